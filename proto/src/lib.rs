@@ -1,0 +1,20 @@
+//! mimir-proto: every protobuf message and gRPC service of mimir-host, generated at build time with
+//! protox (no system `protoc`). What components say to each other evolves here, never in the ABI.
+//! Depends on nothing of ours.
+
+/// Plugin manifest and the HTTP messages the host forwards to components.
+pub mod plugin {
+    tonic::include_proto!("mimir.plugin.v1");
+}
+
+/// The bus envelope used between processes.
+pub mod bus {
+    tonic::include_proto!("mimir.bus.v1");
+}
+
+/// Messages of the example components (`plugins/examples`).
+pub mod examples {
+    tonic::include_proto!("mimir.examples.v1");
+}
+
+pub use prost::{self, Message};

@@ -1,0 +1,61 @@
+//! The rooms stay honest: components never depend on each other or on the host, the host never
+//! depends on a component, and FFI crates are used only where the architecture allows.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// Package name → names of its normal (non-dev) dependencies inside the workspace.
+fn workspace_dependencies() -> BTreeMap<String, Vec<String>> {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(mimir_tests::workspace_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    packages
+        .iter()
+        .map(|package| {
+            let name = package["name"].as_str().unwrap_or_default().to_string();
+            let dependencies = package["dependencies"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .filter_map(|d| d["name"].as_str().map(str::to_string))
+                .collect();
+            (name, dependencies)
+        })
+        .collect()
+}
+
+fn is_component(name: &str) -> bool {
+    let infrastructure = ["mimir-abi", "mimir-proto", "mimir-plugin-sdk", "mimir-host", "mimir-tests"];
+    (name.starts_with("mimir-") && !infrastructure.contains(&name)) || name.starts_with("fixture-")
+}
+
+#[test]
+fn components_and_the_host_never_depend_on_components_or_each_other() {
+    let packages = workspace_dependencies();
+    assert!(packages.contains_key("mimir-example-echo"), "{packages:?}");
+    for (name, dependencies) in &packages {
+        for dependency in dependencies {
+            if is_component(name) || name == "mimir-host" {
+                assert!(
+                    !is_component(dependency),
+                    "{name} depends on component {dependency}"
+                );
+            }
+            if is_component(name) {
+                assert_ne!(dependency, "mimir-host", "{name} depends on the host");
+            }
+        }
+    }
+    let abi = &packages["mimir-abi"];
+    assert!(
+        abi.iter().all(|d| d == "abi_stable" || d == "async-ffi"),
+        "mimir-abi holds the FFI contract only: {abi:?}"
+    );
+}

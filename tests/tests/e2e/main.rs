@@ -1,0 +1,9 @@
+//! End-to-end suites: the real `mimir-host` binary with real plugins (see `mimir_tests`).
+
+mod architecture;
+mod bus;
+mod cli;
+mod lifecycle;
+mod loader;
+mod logs;
+mod panics;
