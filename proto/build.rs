@@ -1,7 +1,11 @@
 //! Compiles `proto/*.proto` with protox (a pure-Rust protobuf compiler), so no system `protoc` is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/plugin.proto", "proto/bus.proto", "proto/examples.proto"];
+    let files = [
+        "proto/plugin.proto",
+        "proto/bus.proto",
+        "proto/examples.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

@@ -113,8 +113,12 @@ pub trait FfiComponent: Send + Sync {
 
     /// Serves one bus call. Method `http` carries a protobuf `HttpRequest` and answers an
     /// `HttpResponse`.
-    fn handle(&self, method: RString, meta: CallMeta, payload: RVec<u8>)
-    -> FfiFuture<FfiResult<RVec<u8>>>;
+    fn handle(
+        &self,
+        method: RString,
+        meta: CallMeta,
+        payload: RVec<u8>,
+    ) -> FfiFuture<FfiResult<RVec<u8>>>;
 
     /// The component's metrics in the OpenMetrics text format, without the final `# EOF`.
     #[sabi(last_prefix_field)]

@@ -49,7 +49,8 @@ fn host_part(tree: &Value) -> Value {
 }
 
 fn host_config(tree: &Value) -> Result<HostConfig, String> {
-    serde_json::from_value(host_part(tree)).map_err(|error| format!("invalid configuration: {error}"))
+    serde_json::from_value(host_part(tree))
+        .map_err(|error| format!("invalid configuration: {error}"))
 }
 
 /// Parses flags, file and environment, discovers plugins and builds the module graph.
@@ -188,7 +189,11 @@ fn run(args: Vec<String>) -> Result<(), String> {
         .resolve(&prepared.host.target)
         .map_err(|error| error.to_string())?;
     for refused in &prepared.discovery.refused {
-        tracing::warn!("skipping plugin not needed by -target={}: {}", prepared.host.target, refused.reason);
+        tracing::warn!(
+            "skipping plugin not needed by -target={}: {}",
+            prepared.host.target,
+            refused.reason
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -183,7 +183,9 @@ struct HostLogSink;
 
 impl FfiLogSink for HostLogSink {
     fn log(&self, record: LogRecord) {
-        let _ = catch_unwind(AssertUnwindSafe(|| crate::logging::emit_plugin_record(&record)));
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            crate::logging::emit_plugin_record(&record)
+        }));
     }
 }
 

@@ -8,7 +8,6 @@
 
 pub mod app;
 pub mod bus;
-#[path = "/tmp/config_stub.rs"]
 pub mod config;
 pub mod ffi;
 pub mod grpc;

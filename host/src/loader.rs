@@ -93,7 +93,10 @@ pub fn is_plugin_file_name(name: &str) -> bool {
 }
 
 fn presumed_name(path: &Path) -> String {
-    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let stem = file.strip_prefix("lib").unwrap_or(file);
     let stem = stem.strip_prefix(PLUGIN_FILE_PREFIX).unwrap_or(stem);
     let stem = stem.split('.').next().unwrap_or(stem);
@@ -225,7 +228,10 @@ fn describe(path: &Path, error: &LibraryError) -> String {
             "built against mimir-abi {actual_version}, incompatible with this host's {expected_version}"
         ),
         LibraryError::AbiInstability(_) => {
-            format!("built against a different plugin ABI:\n{}", mismatch_summary(&full))
+            format!(
+                "built against a different plugin ABI:\n{}",
+                mismatch_summary(&full)
+            )
         }
         _ => first_lines(&full, 6),
     };

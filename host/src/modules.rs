@@ -28,7 +28,9 @@ pub struct ModuleGraph {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TargetError {
-    #[error("unrecognised module name `{name}` in -target; known modules: {modules}; groups: {groups}")]
+    #[error(
+        "unrecognised module name `{name}` in -target; known modules: {modules}; groups: {groups}"
+    )]
     Unknown {
         name: String,
         modules: String,
@@ -263,9 +265,15 @@ mod tests {
     fn unknown_and_empty_targets_are_errors() {
         let g = graph(&[("ingester", &["all"], &[])]);
         let error = g.resolve("ingestr").unwrap_err().to_string();
-        assert!(error.contains("unrecognised module name `ingestr`"), "{error}");
+        assert!(
+            error.contains("unrecognised module name `ingestr`"),
+            "{error}"
+        );
         assert!(error.contains("known modules: ingester"), "{error}");
-        assert!(error.contains("groups: all, backend, read, write"), "{error}");
+        assert!(
+            error.contains("groups: all, backend, read, write"),
+            "{error}"
+        );
         assert_eq!(
             g.resolve("backend").unwrap_err(),
             TargetError::Empty {
@@ -285,12 +293,18 @@ mod tests {
 
     #[test]
     fn render_marks_modules_in_all() {
-        let g = graph(&[("ingester", &["all", "write"], &[]), ("echo", &["examples"], &[])]);
+        let g = graph(&[
+            ("ingester", &["all", "write"], &[]),
+            ("echo", &["examples"], &[]),
+        ]);
         let text = g.render();
         assert!(text.starts_with("Modules:\necho\ningester *\n"), "{text}");
         assert!(text.contains("examples: echo\n"), "{text}");
         assert!(text.contains("read: (none)\n"), "{text}");
-        assert!(text.contains("ingester 1.0.0 from /p/libmimir_ingester.so"), "{text}");
+        assert!(
+            text.contains("ingester 1.0.0 from /p/libmimir_ingester.so"),
+            "{text}"
+        );
         assert!(text.ends_with("Modules marked with * are included in target All.\n"));
     }
 }

@@ -21,10 +21,20 @@ pub async fn serve(prepared: Arc<Prepared>, order: Vec<String>) -> Result<(), St
     let shutdown_timeout = host.server.shutdown_timeout()?;
     let http_listener = TcpListener::bind(host.server.http_bind())
         .await
-        .map_err(|error| format!("cannot listen on {} (HTTP): {error}", host.server.http_bind()))?;
+        .map_err(|error| {
+            format!(
+                "cannot listen on {} (HTTP): {error}",
+                host.server.http_bind()
+            )
+        })?;
     let grpc_listener = TcpListener::bind(host.server.grpc_bind())
         .await
-        .map_err(|error| format!("cannot listen on {} (gRPC): {error}", host.server.grpc_bind()))?;
+        .map_err(|error| {
+            format!(
+                "cannot listen on {} (gRPC): {error}",
+                host.server.grpc_bind()
+            )
+        })?;
     let http_address = http_listener.local_addr().map_err(|e| e.to_string())?;
     let grpc_address = grpc_listener.local_addr().map_err(|e| e.to_string())?;
     let advertise = host.server.grpc_advertise(grpc_address.port());
@@ -161,12 +171,18 @@ pub async fn serve(prepared: Arc<Prepared>, order: Vec<String>) -> Result<(), St
 type Exit = (String, Result<(), mimir_abi::BusError>);
 
 /// Starts components in order; the first failure stops the sequence and is returned.
-async fn start_all(services: &[Arc<Service>], exited: &mpsc::UnboundedSender<Exit>) -> Option<String> {
+async fn start_all(
+    services: &[Arc<Service>],
+    exited: &mpsc::UnboundedSender<Exit>,
+) -> Option<String> {
     for service in services {
         service.set(State::Starting, "");
         tracing::info!(component = %service.name, "starting");
         if let Err(error) = service.handle.start().await {
-            let message = format!("component `{}` failed to start: {}", service.name, error.message);
+            let message = format!(
+                "component `{}` failed to start: {}",
+                service.name, error.message
+            );
             service.set(State::Failed, error.message.as_str());
             tracing::error!("{message}");
             return Some(message);
@@ -232,7 +248,10 @@ async fn stop_all(services: &[Arc<Service>], timeout: Duration) {
                     "graceful shutdown timeout passed; components still pending"
                 );
                 for service in &to_stop[index..] {
-                    service.set(State::Failed, "did not stop within the graceful shutdown timeout");
+                    service.set(
+                        State::Failed,
+                        "did not stop within the graceful shutdown timeout",
+                    );
                 }
                 return;
             }

@@ -150,7 +150,11 @@ impl ServerConfig {
     }
 
     fn listen_host(address: &str) -> &str {
-        if address.is_empty() { "0.0.0.0" } else { address }
+        if address.is_empty() {
+            "0.0.0.0"
+        } else {
+            address
+        }
     }
 
     pub fn http_bind(&self) -> String {

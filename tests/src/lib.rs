@@ -79,7 +79,11 @@ impl PluginDir {
     pub fn with_file(self, source: &Path, file_name: &str) -> PluginDir {
         let destination = self.dir.path().join(file_name);
         std::fs::copy(source, &destination).unwrap_or_else(|error| {
-            panic!("cannot copy {} to {}: {error}", source.display(), destination.display())
+            panic!(
+                "cannot copy {} to {}: {error}",
+                source.display(),
+                destination.display()
+            )
         });
         self
     }
@@ -187,14 +191,20 @@ impl HostProcess {
         let started = Instant::now();
         while started.elapsed() < timeout {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("mimir-host exited with {status} before it was ready:\n{}", self.logs());
+                panic!(
+                    "mimir-host exited with {status} before it was ready:\n{}",
+                    self.logs()
+                );
             }
             if let Ok((200, _)) = get(&self.url("/ready")) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("mimir-host was not ready within {timeout:?}:\n{}", self.logs());
+        panic!(
+            "mimir-host was not ready within {timeout:?}:\n{}",
+            self.logs()
+        );
     }
 
     /// Sends a signal (e.g. `libc::SIGTERM`).
@@ -216,7 +226,10 @@ impl HostProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = self.child.kill();
-        panic!("mimir-host did not exit within {timeout:?}:\n{}", self.logs());
+        panic!(
+            "mimir-host did not exit within {timeout:?}:\n{}",
+            self.logs()
+        );
     }
 }
 

@@ -134,10 +134,12 @@ pub fn manifest_bytes<C: Component>(crate_version: &str) -> RVec<u8> {
             manifest.version = crate_version.to_string();
         }
         if !manifest.config_section.is_empty() {
-            manifest.config_defaults_json = serde_json::to_string(&C::Config::default())
-                .map_err(|error| Error::internal(format!("cannot encode config defaults: {error}")))?;
-            manifest.config_schema_json =
-                serde_json::to_string(&schemars::schema_for!(C::Config)).map_err(|error| {
+            manifest.config_defaults_json =
+                serde_json::to_string(&C::Config::default()).map_err(|error| {
+                    Error::internal(format!("cannot encode config defaults: {error}"))
+                })?;
+            manifest.config_schema_json = serde_json::to_string(&schemars::schema_for!(C::Config))
+                .map_err(|error| {
                     Error::internal(format!("cannot encode config schema: {error}"))
                 })?;
         }

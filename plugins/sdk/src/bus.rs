@@ -80,7 +80,8 @@ impl Bus {
         let reply = self
             .call(destination, method, meta, request.encode_to_vec())
             .await?;
-        Reply::decode(reply.as_slice())
-            .map_err(|error| Error::internal(format!("malformed reply from {destination}: {error}")))
+        Reply::decode(reply.as_slice()).map_err(|error| {
+            Error::internal(format!("malformed reply from {destination}: {error}"))
+        })
     }
 }

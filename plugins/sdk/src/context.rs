@@ -81,8 +81,9 @@ impl Context {
             .get(name)
             .cloned()
             .ok_or_else(|| Error::not_found(format!("no shared config section `{name}`")))?;
-        serde_json::from_value(value)
-            .map_err(|error| Error::bad_request(format!("invalid config section `{name}`: {error}")))
+        serde_json::from_value(value).map_err(|error| {
+            Error::bad_request(format!("invalid config section `{name}`: {error}"))
+        })
     }
 
     /// The component's metrics registry; what is registered here is served on the host's `/metrics`.

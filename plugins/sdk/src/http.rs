@@ -34,7 +34,11 @@ pub fn response(status: u16, content_type: &str, body: Vec<u8>) -> HttpResponse 
 
 /// A plain-text response.
 pub fn text(status: u16, body: impl Into<String>) -> HttpResponse {
-    response(status, "text/plain; charset=utf-8", body.into().into_bytes())
+    response(
+        status,
+        "text/plain; charset=utf-8",
+        body.into().into_bytes(),
+    )
 }
 
 /// A JSON response.

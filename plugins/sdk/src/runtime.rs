@@ -73,7 +73,9 @@ impl<T, F: Future<Output = Result<T, Error>>> Future for OnRuntime<F> {
                 this.done = true;
                 let message = panic_message(payload.as_ref());
                 tracing::error!(panic = %message, "component panicked while handling a call");
-                Poll::Ready(Err(Error::panicked(format!("component panicked: {message}"))))
+                Poll::Ready(Err(Error::panicked(format!(
+                    "component panicked: {message}"
+                ))))
             }
         }
     }
@@ -91,9 +93,13 @@ where
         Err(join_error) if join_error.is_panic() => {
             let message = panic_message(join_error.into_panic().as_ref());
             tracing::error!(panic = %message, "spawned task panicked");
-            Err(Error::panicked(format!("component task panicked: {message}")))
+            Err(Error::panicked(format!(
+                "component task panicked: {message}"
+            )))
         }
-        Err(join_error) => Err(Error::internal(format!("task did not finish: {join_error}"))),
+        Err(join_error) => Err(Error::internal(format!(
+            "task did not finish: {join_error}"
+        ))),
     }
 }
 
@@ -104,7 +110,9 @@ pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> Resu
         Err(payload) => {
             let message = panic_message(payload.as_ref());
             tracing::error!(panic = %message, "component panicked in {what}");
-            Err(Error::panicked(format!("component panicked in {what}: {message}")))
+            Err(Error::panicked(format!(
+                "component panicked in {what}: {message}"
+            )))
         }
     }
 }

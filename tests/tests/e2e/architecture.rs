@@ -11,7 +11,11 @@ fn workspace_dependencies() -> BTreeMap<String, Vec<String>> {
         .current_dir(mimir_tests::workspace_root())
         .output()
         .expect("cargo metadata runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
     packages
@@ -32,7 +36,13 @@ fn workspace_dependencies() -> BTreeMap<String, Vec<String>> {
 }
 
 fn is_component(name: &str) -> bool {
-    let infrastructure = ["mimir-abi", "mimir-proto", "mimir-plugin-sdk", "mimir-host", "mimir-tests"];
+    let infrastructure = [
+        "mimir-abi",
+        "mimir-proto",
+        "mimir-plugin-sdk",
+        "mimir-host",
+        "mimir-tests",
+    ];
     (name.starts_with("mimir-") && !infrastructure.contains(&name)) || name.starts_with("fixture-")
 }
 

@@ -17,9 +17,15 @@ fn assert_greeting(host: &HostProcess, echo_timeout_ms: u64) -> serde_json::Valu
     assert_eq!(status, 200, "{body}");
     let reply: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(reply["greeting"], "hello bob");
-    assert_eq!(reply["tenant"], "tenant-1", "the tenant travels with the call");
+    assert_eq!(
+        reply["tenant"], "tenant-1",
+        "the tenant travels with the call"
+    );
     let caller = reply["echo_caller"].as_str().unwrap_or_default();
-    assert!(caller.starts_with("greeter@"), "echo sees who called: {caller}");
+    assert!(
+        caller.starts_with("greeter@"),
+        "echo sees who called: {caller}"
+    );
     let served_by = reply["echo_served_by"].as_str().unwrap_or_default();
     assert!(served_by.starts_with("echo@"), "{served_by}");
     let left = reply["echo_deadline_remaining_ms"].as_u64().unwrap_or(0);
@@ -30,13 +36,14 @@ fn assert_greeting(host: &HostProcess, echo_timeout_ms: u64) -> serde_json::Valu
     reply
 }
 
-/// How many bus calls with `transport` this process made, from its `/metrics`.
+/// How many `Echo` calls with `transport` this process made, from its `/metrics`.
 fn bus_calls(host: &HostProcess, transport: &str) -> u64 {
     let (_, metrics) = get(&host.url("/metrics")).expect("metrics");
     metrics
         .lines()
         .filter(|l| l.starts_with("mimir_host_bus_calls_total{"))
-        .filter(|l| l.contains("destination=\"echo\"") && l.contains("code=\"ok\""))
+        .filter(|l| l.contains("destination=\"echo\"") && l.contains("method=\"Echo\""))
+        .filter(|l| l.contains("code=\"ok\""))
         .filter(|l| l.contains(&format!("transport=\"{transport}\"")))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
@@ -53,8 +60,12 @@ fn one_process_calls_through_the_in_memory_bus() {
     host.wait_ready(READY);
     let reply = assert_greeting(&host, 4000);
     assert_eq!(
-        reply["echo_caller"].as_str().map(|c| c.trim_start_matches("greeter@")),
-        reply["echo_served_by"].as_str().map(|s| s.trim_start_matches("echo@")),
+        reply["echo_caller"]
+            .as_str()
+            .map(|c| c.trim_start_matches("greeter@")),
+        reply["echo_served_by"]
+            .as_str()
+            .map(|s| s.trim_start_matches("echo@")),
         "one instance"
     );
     assert_eq!(bus_calls(&host, "local"), 1);

@@ -85,7 +85,10 @@ fn effective_greeting(file: Option<&str>, env: Option<&str>, flag: Option<&str>)
     if let Some(value) = flag {
         args.push(format!("-greeter.greeting={value}"));
     }
-    let env: Vec<(&str, &str)> = env.map(|v| ("MIMIR_GREETER__GREETING", v)).into_iter().collect();
+    let env: Vec<(&str, &str)> = env
+        .map(|v| ("MIMIR_GREETER__GREETING", v))
+        .into_iter()
+        .collect();
     let output = run_host(&args, &env);
     assert!(output.status.success(), "{}", stderr(&output));
     yaml_greeting(&stdout(&output))
@@ -99,10 +102,8 @@ fn yaml_greeting(yaml: &str) -> String {
             in_greeter = line.trim_end() == "greeter:";
             continue;
         }
-        if in_greeter {
-            if let Some(value) = line.trim().strip_prefix("greeting:") {
-                return value.trim().to_string();
-            }
+        if let Some(value) = line.trim().strip_prefix("greeting:").filter(|_| in_greeter) {
+            return value.trim().to_string();
         }
     }
     panic!("no greeter.greeting in:\n{yaml}")
@@ -113,7 +114,10 @@ fn config_precedence_is_defaults_file_env_flags() {
     assert_eq!(effective_greeting(None, None, None), "hello");
     assert_eq!(effective_greeting(Some("file"), None, None), "file");
     assert_eq!(effective_greeting(Some("file"), Some("env"), None), "env");
-    assert_eq!(effective_greeting(Some("file"), Some("env"), Some("flag")), "flag");
+    assert_eq!(
+        effective_greeting(Some("file"), Some("env"), Some("flag")),
+        "flag"
+    );
     assert_eq!(effective_greeting(None, None, Some("flag")), "flag");
 }
 
@@ -147,7 +151,11 @@ fn unknown_keys_and_flags_are_errors_naming_them() {
         &[],
     );
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("greeter.greting"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("greeter.greting"),
+        "{}",
+        stderr(&output)
+    );
 
     let output = run_host(&[plugins.flag(), "-greeter.greting=typo".to_string()], &[]);
     assert_eq!(output.status.code(), Some(1));
@@ -157,9 +165,19 @@ fn unknown_keys_and_flags_are_errors_naming_them() {
         stderr(&output)
     );
 
-    let output = run_host(&[plugins.flag(), "-server.http-listen-port=eighty".to_string()], &[]);
+    let output = run_host(
+        &[
+            plugins.flag(),
+            "-server.http-listen-port=eighty".to_string(),
+        ],
+        &[],
+    );
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("server.http_listen_port"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("server.http_listen_port"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -169,9 +187,15 @@ fn help_lists_host_and_plugin_flags_and_version_prints_the_version() {
     assert!(output.status.success(), "{}", stderr(&output));
     let help = stdout(&output);
     assert!(help.contains("  -server.http-listen-port int\n"), "{help}");
-    assert!(help.contains("HTTP server listen port. (default 8080)"), "{help}");
+    assert!(
+        help.contains("HTTP server listen port. (default 8080)"),
+        "{help}"
+    );
     assert!(help.contains("  -greeter.greeting string\n"), "{help}");
-    assert!(help.contains("Word the greeting starts with. (default \"hello\")"), "{help}");
+    assert!(
+        help.contains("Word the greeting starts with. (default \"hello\")"),
+        "{help}"
+    );
 
     let output = run_host(&["-version".to_string()], &[]);
     assert!(output.status.success());

@@ -20,14 +20,19 @@ fn sigterm_stops_components_in_reverse_dependency_order() {
         host.wait_ready(READY);
         host.signal(signal);
         let status = host.wait_exit(Duration::from_secs(30));
-        assert!(status.success(), "clean exit after signal {signal}: {status}");
+        assert!(
+            status.success(),
+            "clean exit after signal {signal}: {status}"
+        );
         let logs = host.logs();
         // greeter depends on echo: echo starts first and stops last.
         assert!(
-            position(&logs, "starting component=echo") < position(&logs, "starting component=greeter")
+            position(&logs, "starting component=echo")
+                < position(&logs, "starting component=greeter")
         );
         assert!(
-            position(&logs, "stopping component=greeter") < position(&logs, "stopping component=echo")
+            position(&logs, "stopping component=greeter")
+                < position(&logs, "stopping component=echo")
         );
         assert!(logs.contains("mimir-host stopped"), "{logs}");
     }

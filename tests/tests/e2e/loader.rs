@@ -38,9 +38,12 @@ fn a_good_plugin_loads_with_its_manifest() {
 fn a_plugin_built_against_a_changed_abi_is_refused_with_a_short_message() {
     let dir = PluginDir::new().with("fixture_bad_abi", "libmimir_badabi.so");
     let path = dir.path().join("libmimir_badabi.so");
-    let error = loader::load(&path).err().expect("a changed ABI is refused");
+    let error = loader::load(&path).expect_err("a changed ABI is refused");
     assert!(error.starts_with(&path.display().to_string()), "{error}");
-    assert!(error.contains("built against a different plugin ABI"), "{error}");
+    assert!(
+        error.contains("built against a different plugin ABI"),
+        "{error}"
+    );
     // abi_stable checks the package a type comes from before its fields: a plugin built from a
     // modified copy of the ABI fails there, and the message says what was expected and found.
     assert!(
@@ -54,7 +57,7 @@ fn a_plugin_built_against_a_changed_abi_is_refused_with_a_short_message() {
 fn a_library_that_is_not_a_plugin_is_refused_clearly() {
     let dir = PluginDir::new().with_file(&foreign_library(), "libmimir_foreign.so");
     let path = dir.path().join("libmimir_foreign.so");
-    let error = loader::load(&path).err().expect("a foreign library is refused");
+    let error = loader::load(&path).expect_err("a foreign library is refused");
     assert_eq!(
         error,
         format!(
@@ -67,8 +70,7 @@ fn a_library_that_is_not_a_plugin_is_refused_clearly() {
 #[test]
 fn a_missing_file_is_refused_clearly() {
     let error = loader::load(Path::new("/nonexistent/libmimir_gone.so"))
-        .err()
-        .expect("a missing file is refused");
+        .expect_err("a missing file is refused");
     assert_eq!(error, "/nonexistent/libmimir_gone.so: no such file");
 }
 
@@ -77,17 +79,22 @@ fn two_plugins_with_the_same_component_name_are_an_error() {
     let dir = PluginDir::new()
         .with("mimir_example_echo", "libmimir_echo_a.so")
         .with("mimir_example_echo", "libmimir_echo_b.so");
-    let error = loader::discover(vec![dir.path().to_path_buf()])
-        .err()
-        .expect("duplicates are an error");
+    let error =
+        loader::discover(vec![dir.path().to_path_buf()]).expect_err("duplicates are an error");
     assert!(matches!(error, DiscoveryError::Duplicate { ref name, .. } if name == "echo"));
     let text = error.to_string();
-    assert!(text.contains("libmimir_echo_a.so") && text.contains("libmimir_echo_b.so"), "{text}");
+    assert!(
+        text.contains("libmimir_echo_a.so") && text.contains("libmimir_echo_b.so"),
+        "{text}"
+    );
 
     let output = run_host(&[dir.flag(), "-target=echo".to_string()], &[]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("component `echo` is provided by two plugins"), "{stderr}");
+    assert!(
+        stderr.contains("component `echo` is provided by two plugins"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -110,11 +117,17 @@ fn a_refused_plugin_the_target_does_not_need_is_skipped_and_listed() {
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("\nRefused plugins:\n"), "{stdout}");
-    assert!(stdout.contains("libmimir_badabi.so: built against a different plugin ABI"), "{stdout}");
+    assert!(
+        stdout.contains("libmimir_badabi.so: built against a different plugin ABI"),
+        "{stdout}"
+    );
 
     let mut host = mimir_tests::HostProcess::start(&[dir.flag(), "-target=echo".to_string()]);
     host.wait_ready(std::time::Duration::from_secs(20));
     let logs = host.logs();
     assert!(logs.contains("WARN"), "{logs}");
-    assert!(logs.contains("skipping plugin not needed by -target=echo"), "{logs}");
+    assert!(
+        logs.contains("skipping plugin not needed by -target=echo"),
+        "{logs}"
+    );
 }

@@ -33,8 +33,14 @@ fn plugin_events_reach_the_host_log_with_level_target_fields_and_spans() {
         .find(|l| l.contains("greeted"))
         .unwrap_or_else(|| panic!("no greeter event in:\n{logs}"));
     assert!(greeted.contains(" INFO "), "level: {greeted}");
-    assert!(greeted.contains("mimir_example_greeter"), "target: {greeted}");
-    assert!(greeted.contains("greet{tenant=tenant-7}"), "span context: {greeted}");
+    assert!(
+        greeted.contains("mimir_example_greeter"),
+        "target: {greeted}"
+    );
+    assert!(
+        greeted.contains("greet{tenant=tenant-7}"),
+        "span context: {greeted}"
+    );
     assert!(greeted.contains("name=ada"), "fields: {greeted}");
 
     // Debug is enabled for echo's target only, through the host's filter directives.
@@ -44,7 +50,9 @@ fn plugin_events_reach_the_host_log_with_level_target_fields_and_spans() {
         .unwrap_or_else(|| panic!("no echo debug event in:\n{logs}"));
     assert!(echoed.contains("text=hello ada"), "{echoed}");
     assert!(
-        !logs.lines().any(|l| l.contains("DEBUG") && l.contains("mimir_example_greeter")),
+        !logs
+            .lines()
+            .any(|l| l.contains("DEBUG") && l.contains("mimir_example_greeter")),
         "greeter stays at info:\n{logs}"
     );
 }

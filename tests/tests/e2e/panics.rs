@@ -20,7 +20,13 @@ async fn every_kind_of_panic_is_a_panicked_error_for_the_caller() {
         1 << 20,
         Arc::new(HostMetrics::new()),
     ));
-    let context = host_context(Arc::clone(&router), "test", "{}".to_string(), "{}".to_string(), "info");
+    let context = host_context(
+        Arc::clone(&router),
+        "test",
+        "{}".to_string(),
+        "{}".to_string(),
+        "info",
+    );
     let component = plugin.instantiate(context).expect("created");
     let service = Arc::new(Service::new(
         "panicky".to_string(),
@@ -36,8 +42,17 @@ async fn every_kind_of_panic_is_a_panicked_error_for_the_caller() {
             .call("panicky", how, CallMeta::default(), Vec::new())
             .await
             .expect_err("a panic is an error");
-        assert_eq!(error.error_code(), ErrorCode::Panicked, "{how}: {}", error.message);
-        assert!(error.message.contains("deliberate panic"), "{how}: {}", error.message);
+        assert_eq!(
+            error.error_code(),
+            ErrorCode::Panicked,
+            "{how}: {}",
+            error.message
+        );
+        assert!(
+            error.message.contains("deliberate panic"),
+            "{how}: {}",
+            error.message
+        );
     }
     let fine = router
         .call("panicky", "fine", CallMeta::default(), Vec::new())
@@ -62,7 +77,8 @@ fn the_host_keeps_serving_after_plugin_panics() {
     assert_eq!(status, 200);
     let logs = host.logs();
     assert!(
-        logs.lines().any(|l| l.contains("ERROR") && l.contains("deliberate panic inside the future")),
+        logs.lines()
+            .any(|l| l.contains("ERROR") && l.contains("deliberate panic inside the future")),
         "a log line for the panic:\n{logs}"
     );
 }
