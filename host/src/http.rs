@@ -136,10 +136,17 @@ async fn forward(state: Arc<HttpState>, component: String, request: Request) -> 
         headers,
         body: body.to_vec(),
     };
+    let trace_parent = parts
+        .headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let meta = CallMeta {
         tenant,
+        trace_parent,
         caller: "http".to_string(),
-        ..CallMeta::default()
+        deadline: None,
     };
     let reply = state
         .router

@@ -35,6 +35,13 @@ pub use mimir_abi::ErrorCode;
 pub use mimir_proto::plugin::{HttpRoute, PluginManifest};
 pub use runtime::{runtime, spawn};
 
+/// Metric types to register in [`Context::registry`] (re-exported from `prometheus-client`).
+pub use prometheus_client::metrics::{
+    counter::Counter, family::Family, gauge::Gauge, histogram::Histogram,
+};
+/// The registry type behind [`Context::registry`].
+pub use prometheus_client::registry::Registry;
+
 /// A component: what a plugin provides. The SDK adapts it to the ABI.
 pub trait Component: Send + Sync + Sized + 'static {
     /// The component's config section. Use `#[serde(default, deny_unknown_fields)]`; `///` doc

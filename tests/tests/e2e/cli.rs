@@ -218,3 +218,26 @@ fn the_committed_config_reference_matches_the_config_structs() {
         "config/reference.md is out of date: run `./target/debug/mimir-host -plugins.dir=target/debug -config.reference > config/reference.md`"
     );
 }
+
+#[test]
+fn the_example_config_files_are_valid() {
+    let plugins = PluginDir::examples();
+    let root = mimir_tests::workspace_root().join("config");
+    for file in [
+        "mimir.yaml",
+        "examples.yaml",
+        "split/echo.yaml",
+        "split/greeter.yaml",
+    ] {
+        let path = root.join(file);
+        let output = run_host(
+            &[
+                plugins.flag(),
+                format!("-config.file={}", path.display()),
+                "-print.config".to_string(),
+            ],
+            &[],
+        );
+        assert!(output.status.success(), "{file}: {}", stderr(&output));
+    }
+}

@@ -3,6 +3,7 @@
 mod architecture;
 mod bus;
 mod cli;
+mod endpoints;
 mod lifecycle;
 mod loader;
 mod logs;

@@ -4,7 +4,7 @@
 //!
 //! Like every component it depends only on the SDK and `mimir-proto`.
 
-use mimir_plugin_sdk::{Component, Context, Error, PluginManifest, Request};
+use mimir_plugin_sdk::{Component, Context, Counter, Error, PluginManifest, Request};
 use mimir_proto::Message;
 use mimir_proto::examples::{EchoReply, EchoRequest};
 use schemars::JsonSchema;
@@ -21,6 +21,7 @@ pub struct EchoConfig {
 pub struct Echo {
     context: Context,
     config: EchoConfig,
+    requests: Counter,
 }
 
 impl Component for Echo {
@@ -38,7 +39,15 @@ impl Component for Echo {
     }
 
     fn new(context: Context, config: EchoConfig) -> Result<Echo, Error> {
-        Ok(Echo { context, config })
+        let requests = Counter::default();
+        context
+            .registry()
+            .register("echo_requests", "Echo calls served", requests.clone());
+        Ok(Echo {
+            context,
+            config,
+            requests,
+        })
     }
 
     async fn handle(&self, request: Request) -> Result<Vec<u8>, Error> {
@@ -49,6 +58,7 @@ impl Component for Echo {
             )));
         }
         let echo: EchoRequest = request.decode()?;
+        self.requests.inc();
         tracing::debug!(text = %echo.text, caller = %request.meta.caller, "echo");
         let deadline_remaining_ms = request
             .meta
