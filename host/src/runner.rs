@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
@@ -119,7 +120,12 @@ pub async fn serve(prepared: Arc<Prepared>, order: Vec<String>) -> Result<(), St
     let http_server = {
         let mut closing = servers_closing.clone();
         tokio::spawn(async move {
-            axum::serve(http_listener, app)
+            let listener = http_listener.tap_io(|stream| {
+                if let Err(error) = stream.set_nodelay(true) {
+                    tracing::warn!(%error, "cannot set TCP_NODELAY");
+                }
+            });
+            axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = closing.wait_for(|closed| *closed).await;
                 })
@@ -128,7 +134,9 @@ pub async fn serve(prepared: Arc<Prepared>, order: Vec<String>) -> Result<(), St
     };
     let grpc_server = {
         let mut closing = servers_closing.clone();
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
+        // Without TCP_NODELAY, replies wait for the peer's delayed ACK (~40 ms).
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
         let service = crate::grpc::server(Arc::clone(&router), max_message_size);
         tokio::spawn(async move {
             tonic::transport::Server::builder()

@@ -4,6 +4,8 @@
 //! The binary and plugins must be built first (`cargo build --workspace`; the test command in the
 //! README does it): `cargo test` builds neither a binary of another crate nor any `.so`.
 
+pub mod cluster;
+
 use std::io::Read as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -121,3 +121,17 @@ fn a_split_process_is_not_ready_while_its_dependency_is_unreachable() {
     let (status, body) = get(&host.url("/greeter/hello?name=bob")).expect("answers");
     assert_eq!(status, 503, "an unreachable peer is Unavailable: {body}");
 }
+
+#[test]
+fn the_cluster_harness_wires_processes_together() {
+    let plugins = PluginDir::examples();
+    let mut cluster = mimir_tests::cluster::Cluster::start(
+        &["echo".to_string(), "greeter".to_string()],
+        &[plugins.flag()],
+    );
+    cluster.wait_ready(READY);
+    let (_, greeter) = &cluster.processes[1];
+    let reply = assert_greeting(greeter, 5000);
+    assert_eq!(reply["echo_served_by"], "echo@process-0");
+    assert_eq!(bus_calls(greeter, "grpc"), 1);
+}

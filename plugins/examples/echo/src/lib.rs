@@ -1,5 +1,6 @@
 //! The `echo` example component: serves bus method `Echo`, answering what it was sent together with
-//! what the call carried (tenant, time left until the deadline, caller). The `greeter` example calls
+//! what the call carried (tenant, time left until the deadline, caller), and `Bytes`, answering its
+//! payload unchanged (what the bus benchmark uses, to measure the bus and not the component). The `greeter` example calls
 //! it; together they show a bus call that is a function call in one process and gRPC across two.
 //!
 //! Like every component it depends only on the SDK and `mimir-proto`.
@@ -32,7 +33,7 @@ impl Component for Echo {
             name: "echo".to_string(),
             description: "Example: answers bus method Echo with what the call carried".to_string(),
             groups: vec!["examples".to_string()],
-            bus_methods: vec!["Echo".to_string()],
+            bus_methods: vec!["Echo".to_string(), "Bytes".to_string()],
             config_section: "echo".to_string(),
             ..PluginManifest::default()
         }
@@ -51,6 +52,9 @@ impl Component for Echo {
     }
 
     async fn handle(&self, request: Request) -> Result<Vec<u8>, Error> {
+        if request.method == "Bytes" {
+            return Ok(request.payload);
+        }
         if request.method != "Echo" {
             return Err(Error::not_found(format!(
                 "echo has no bus method `{}`",
