@@ -4,6 +4,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/plugin.proto",
         "proto/bus.proto",
+        "proto/kv.proto",
+        "proto/ingester.proto",
         "proto/examples.proto",
     ];
     for file in files {

@@ -70,6 +70,8 @@ pub fn prepare(args: Vec<String>, env: &[(String, String)]) -> Result<Prepared, 
     let mut defaults = host_defaults;
     let mut discovery = discovery;
     attach_plugin_sections(&mut defaults, &mut discovery)?;
+    let mut command_line = command_line;
+    rename_flag_aliases(&mut command_line, &defaults, &discovery);
     let resolved =
         config::resolve(&defaults, &command_line, env, true).map_err(|e| e.to_string())?;
     for name in &resolved.ignored_env {
@@ -88,46 +90,106 @@ pub fn prepare(args: Vec<String>, env: &[(String, String)]) -> Result<Prepared, 
     })
 }
 
-/// Adds each plugin's config section (its defaults) to the defaults tree. A plugin whose section
-/// collides with the host's or another plugin's is refused.
+/// Adds each plugin's config section and shared sections (their defaults) to the defaults tree. A
+/// plugin whose section collides with the host's or another plugin's, or that declares a shared
+/// section with other defaults than an earlier plugin, is refused.
 fn attach_plugin_sections(defaults: &mut Value, discovery: &mut Discovery) -> Result<(), String> {
     let Value::Object(tree) = defaults else {
         return Err("host defaults are not an object".to_string());
     };
     let mut kept = Vec::new();
+    let mut shared_owners: std::collections::BTreeMap<String, String> = Default::default();
     for plugin in std::mem::take(&mut discovery.plugins) {
-        let section = plugin.manifest.config_section.clone();
-        if section.is_empty() {
-            kept.push(plugin);
-            continue;
-        }
-        let section_defaults: Value = serde_json::from_str(&plugin.manifest.config_defaults_json)
-            .unwrap_or(Value::Object(serde_json::Map::new()));
-        if tree.contains_key(&section) {
-            discovery.refused.push(loader::Refused {
+        match plugin_sections(&plugin.manifest, tree, &shared_owners) {
+            Ok(sections) => {
+                for (name, value, shared) in sections {
+                    if shared {
+                        shared_owners.insert(name.clone(), plugin.manifest.name.clone());
+                    }
+                    tree.insert(name, value);
+                }
+                kept.push(plugin);
+            }
+            Err(reason) => discovery.refused.push(loader::Refused {
                 presumed_name: plugin.manifest.name.clone(),
-                reason: format!(
-                    "{}: config section `{section}` is already taken",
-                    plugin.path.display()
-                ),
+                reason: format!("{}: {reason}", plugin.path.display()),
                 path: plugin.path.clone(),
-            });
-            continue;
+            }),
         }
-        tree.insert(section, section_defaults);
-        kept.push(plugin);
     }
     discovery.plugins = kept;
     Ok(())
 }
 
-fn schemas(prepared: &Prepared) -> Vec<(String, Value)> {
+/// The sections a plugin adds: (name, defaults, shared), or why it cannot add them.
+fn plugin_sections(
+    manifest: &mimir_proto::plugin::PluginManifest,
+    tree: &serde_json::Map<String, Value>,
+    shared_owners: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<(String, Value, bool)>, String> {
+    let parse = |json: &str| -> Value {
+        serde_json::from_str(json).unwrap_or(Value::Object(serde_json::Map::new()))
+    };
+    let mut sections = Vec::new();
+    for shared in &manifest.shared_sections {
+        let defaults = parse(&shared.defaults_json);
+        match (tree.get(&shared.name), shared_owners.get(&shared.name)) {
+            (Some(existing), Some(owner)) if *existing != defaults => {
+                return Err(format!(
+                    "shared config section `{}` has other defaults than in `{owner}`'s plugin; build both from the same sources",
+                    shared.name
+                ));
+            }
+            (Some(_), Some(_)) => {}
+            (Some(_), None) => {
+                return Err(format!("config section `{}` is already taken", shared.name));
+            }
+            (None, _) => sections.push((shared.name.clone(), defaults, true)),
+        }
+    }
+    let section = &manifest.config_section;
+    if !section.is_empty() {
+        if tree.contains_key(section) || sections.iter().any(|(name, _, _)| name == section) {
+            return Err(format!("config section `{section}` is already taken"));
+        }
+        sections.push((
+            section.clone(),
+            parse(&manifest.config_defaults_json),
+            false,
+        ));
+    }
+    Ok(sections)
+}
+
+/// Flags a schema names with `x-flag` (Mimir's names, e.g. `-distributor.ingestion-rate-limit`)
+/// are rewritten to the flag of their key path before resolving.
+fn rename_flag_aliases(command_line: &mut CommandLine, defaults: &Value, discovery: &Discovery) {
+    let docs = config::flag_docs(defaults, &schemas(discovery));
+    let aliases: std::collections::BTreeMap<&str, &str> = docs
+        .iter()
+        .filter(|doc| doc.flag != doc.key_flag)
+        .map(|doc| (&doc.flag[1..], &doc.key_flag[1..]))
+        .collect();
+    for (flag, _) in &mut command_line.settings {
+        if let Some(key_flag) = aliases.get(flag.as_str()) {
+            *flag = (*key_flag).to_string();
+        }
+    }
+}
+
+fn schemas(discovery: &Discovery) -> Vec<(String, Value)> {
     let mut schemas = vec![(
         String::new(),
         serde_json::to_value(schemars::schema_for!(HostConfig)).unwrap_or(Value::Null),
     )];
-    for plugin in &prepared.discovery.plugins {
+    for plugin in &discovery.plugins {
         let manifest = &plugin.manifest;
+        for shared in &manifest.shared_sections {
+            if schemas.iter().all(|(name, _)| *name != shared.name) {
+                let schema = serde_json::from_str(&shared.schema_json).unwrap_or(Value::Null);
+                schemas.push((shared.name.clone(), schema));
+            }
+        }
         if manifest.config_section.is_empty() {
             continue;
         }
@@ -139,7 +201,7 @@ fn schemas(prepared: &Prepared) -> Vec<(String, Value)> {
 
 /// The markdown config reference for the host and every discovered plugin.
 pub fn reference(prepared: &Prepared) -> String {
-    let docs = config::flag_docs(&prepared.defaults, &schemas(prepared));
+    let docs = config::flag_docs(&prepared.defaults, &schemas(&prepared.discovery));
     config::render_reference(&docs)
 }
 
@@ -152,7 +214,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
         return Ok(());
     }
     if command_line.help {
-        let docs = config::flag_docs(&prepared.defaults, &schemas(&prepared));
+        let docs = config::flag_docs(&prepared.defaults, &schemas(&prepared.discovery));
         print!("{}", config::render_help("mimir-host", &docs));
         return Ok(());
     }

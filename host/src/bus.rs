@@ -12,6 +12,7 @@ use mimir_proto::bus::bus_client::BusClient;
 use mimir_proto::bus::{CallRequest, call_reply};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::kv::{InMemoryKv, KV_DESTINATION};
 use crate::metrics::HostMetrics;
 use crate::services::{Service, State};
 
@@ -40,6 +41,7 @@ impl CallMeta {
 
 enum Route {
     Local(Arc<Service>),
+    Kv,
     Remote(String),
 }
 
@@ -50,6 +52,7 @@ pub struct Router {
     clients: Mutex<HashMap<String, BusClient<Channel>>>,
     max_message_size: usize,
     metrics: Arc<HostMetrics>,
+    kv: InMemoryKv,
 }
 
 fn timeout_error(destination: &str, method: &str) -> BusError {
@@ -73,6 +76,7 @@ impl Router {
             clients: Mutex::new(HashMap::new()),
             max_message_size,
             metrics,
+            kv: InMemoryKv::default(),
         }
     }
 
@@ -103,6 +107,10 @@ impl Router {
         }
         if let Some(service) = self.local_service(component) {
             return Ok(Route::Local(service));
+        }
+        if component == KV_DESTINATION && (address.is_some() || !self.peers.contains_key(component))
+        {
+            return Ok(Route::Kv);
         }
         if address.is_some() {
             return Err(BusError::new(
@@ -139,12 +147,13 @@ impl Router {
         };
         let route = self.route(component, address)?;
         let transport = match route {
-            Route::Local(_) => "local",
+            Route::Local(_) | Route::Kv => "local",
             Route::Remote(_) => "grpc",
         };
         let call = async {
             match route {
                 Route::Local(service) => call_service(&service, method, &meta, payload).await,
+                Route::Kv => self.kv.handle(method, &payload),
                 Route::Remote(address) => {
                     self.call_remote(&address, component, method, &meta, payload)
                         .await
@@ -165,6 +174,9 @@ impl Router {
         meta: CallMeta,
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, BusError> {
+        if component == KV_DESTINATION && !self.is_local(component) {
+            return self.kv.handle(method, &payload);
+        }
         let Some(service) = self.local_service(component) else {
             return Err(BusError::new(
                 ErrorCode::NotFound,

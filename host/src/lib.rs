@@ -12,6 +12,7 @@ pub mod config;
 pub mod ffi;
 pub mod grpc;
 pub mod http;
+pub mod kv;
 pub mod loader;
 pub mod logging;
 pub mod metrics;

@@ -198,6 +198,11 @@ fn validate_manifest(manifest: &PluginManifest) -> Result<(), String> {
             "invalid component name `{name}` in manifest: use lowercase letters, digits and '-'"
         ));
     }
+    if crate::kv::KV_DESTINATION == name.as_str() {
+        return Err(format!(
+            "component name `{name}` is reserved for the host's key-value service"
+        ));
+    }
     for route in &manifest.http_routes {
         if !route.path.starts_with('/') {
             return Err(format!(

@@ -50,12 +50,22 @@ pub async fn serve(prepared: Arc<Prepared>, order: Vec<String>) -> Result<(), St
         max_message_size,
         Arc::clone(&metrics),
     ));
-    let shared_json = serde_json::json!({
+    let mut shared = serde_json::json!({
         "target": host.target,
         "instance_id": instance_id,
         "server": host.server,
-    })
-    .to_string();
+        "grpc_advertise_address": advertise,
+    });
+    for plugin in &prepared.discovery.plugins {
+        for section in &plugin.manifest.shared_sections {
+            if let (Some(value), serde_json::Value::Object(map)) =
+                (prepared.effective.get(&section.name), &mut shared)
+            {
+                map.insert(section.name.clone(), value.clone());
+            }
+        }
+    }
+    let shared_json = shared.to_string();
 
     let mut services = Vec::with_capacity(order.len());
     for name in &order {

@@ -18,3 +18,13 @@ pub mod examples {
 }
 
 pub use prost::{self, Message};
+
+/// The host's key-value service (bus destination `kv`).
+pub mod kv {
+    tonic::include_proto!("mimir.kv.v1");
+}
+
+/// What the distributor and querier say to ingesters.
+pub mod ingester {
+    tonic::include_proto!("mimir.ingester.v1");
+}

@@ -4,6 +4,7 @@
 //! The binary and plugins must be built first (`cargo build --workspace`; the test command in the
 //! README does it): `cargo test` builds neither a binary of another crate nor any `.so`.
 
+pub mod client;
 pub mod cluster;
 
 use std::io::Read as _;
@@ -90,6 +91,13 @@ impl PluginDir {
         self
     }
 
+    /// The write path: `distributor` and `ingester`.
+    pub fn write_path() -> PluginDir {
+        PluginDir::new()
+            .with("mimir_distributor", "libmimir_distributor.so")
+            .with("mimir_ingester", "libmimir_ingester.so")
+    }
+
     /// The example plugins, `echo` and `greeter`.
     pub fn examples() -> PluginDir {
         PluginDir::new()
@@ -159,6 +167,7 @@ impl HostProcess {
             .arg(format!("-server.grpc-listen-port={grpc_port}"))
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
+            .current_dir(log_dir.path())
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(log)
@@ -207,6 +216,12 @@ impl HostProcess {
             "mimir-host was not ready within {timeout:?}:\n{}",
             self.logs()
         );
+    }
+
+    /// Kills the process with SIGKILL (`kill -9`) and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends a signal (e.g. `libc::SIGTERM`).

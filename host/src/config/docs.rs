@@ -9,8 +9,11 @@ use super::layers::key_to_flag;
 /// Documentation of one config-key flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlagDoc {
-    /// The flag, e.g. `-server.http-listen-port`.
+    /// The flag, e.g. `-server.http-listen-port`; a field's schema may name another one with
+    /// `x-flag` (Mimir's flag names for per-tenant limits, e.g. `-distributor.ingestion-rate-limit`).
     pub flag: String,
+    /// The flag derived from the key path; it works too.
+    pub key_flag: String,
     /// The dotted key, e.g. `server.http_listen_port`.
     pub key: String,
     /// "int", "float", "boolean", "string", "list of strings" or "map of string to string".
@@ -69,8 +72,12 @@ fn collect_leaves<'a>(
         }
         _ => {
             let key = path.join(".");
+            let key_flag = format!("-{}", key_to_flag(&key));
             out.push(FlagDoc {
-                flag: format!("-{}", key_to_flag(&key)),
+                flag: flag_alias(schemas, path)
+                    .map(|alias| format!("-{alias}"))
+                    .unwrap_or_else(|| key_flag.clone()),
+                key_flag,
                 kind: kind_of(node),
                 default: render_default(node),
                 help: describe(schemas, path).unwrap_or_default(),
@@ -124,6 +131,30 @@ fn describe(schemas: &[(String, Value)], path: &[&str]) -> Option<String> {
     section.or_else(|| {
         let (_, root) = schemas.iter().find(|(name, _)| name.is_empty())?;
         lookup(root, path)
+    })
+}
+
+/// The `x-flag` a field's schema names, if any (section schema first, then the root schema).
+fn flag_alias(schemas: &[(String, Value)], path: &[&str]) -> Option<String> {
+    let alias = |root: &Value, path: &[&str]| -> Option<String> {
+        let mut node = root;
+        for segment in path {
+            node = find_property(root, node, segment, 0)?;
+        }
+        node.get("x-flag")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let section = path
+        .split_first()
+        .filter(|(_, rest)| !rest.is_empty())
+        .and_then(|(first, rest)| {
+            let (_, schema) = schemas.iter().find(|(name, _)| name == first)?;
+            alias(schema, rest)
+        });
+    section.or_else(|| {
+        let (_, root) = schemas.iter().find(|(name, _)| name.is_empty())?;
+        alias(root, path)
     })
 }
 

@@ -133,6 +133,7 @@ pub fn manifest_bytes<C: Component>(crate_version: &str) -> RVec<u8> {
         if manifest.version.is_empty() {
             manifest.version = crate_version.to_string();
         }
+        manifest.shared_sections = C::shared_sections();
         if !manifest.config_section.is_empty() {
             manifest.config_defaults_json =
                 serde_json::to_string(&C::Config::default()).map_err(|error| {

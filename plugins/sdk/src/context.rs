@@ -73,6 +73,22 @@ impl Context {
         &self.inner.bus
     }
 
+    /// The host's key-value store (rings live there).
+    pub fn kv(&self) -> crate::kv::Kv {
+        crate::kv::Kv::new(self.inner.bus.clone())
+    }
+
+    /// The gRPC address other processes reach this process at (`host:port`): with the component
+    /// name, this instance's bus address (`ingester@10.0.0.1:9095`).
+    pub fn advertise_address(&self) -> String {
+        self.inner
+            .shared
+            .get("grpc_advertise_address")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// A shared config section (e.g. `server`), deserialized.
     pub fn shared_section<T: DeserializeOwned>(&self, name: &str) -> Result<T, Error> {
         let value = self

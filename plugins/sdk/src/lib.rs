@@ -21,6 +21,7 @@ mod bus;
 mod context;
 mod error;
 pub mod http;
+pub mod kv;
 mod log;
 mod meta;
 mod runtime;
@@ -32,7 +33,7 @@ pub use context::Context;
 pub use error::Error;
 pub use meta::{CallMeta, Request};
 pub use mimir_abi::ErrorCode;
-pub use mimir_proto::plugin::{HttpRoute, PluginManifest};
+pub use mimir_proto::plugin::{HttpRoute, PluginManifest, SharedSection};
 pub use runtime::{runtime, spawn};
 
 /// Metric types to register in [`Context::registry`] (re-exported from `prometheus-client`).
@@ -56,6 +57,13 @@ pub trait Component: Send + Sync + Sized + 'static {
     /// What the host needs to know before starting the component: name, groups, dependencies,
     /// routes, bus methods, config section. `version` and the config defaults are filled in for you.
     fn manifest() -> PluginManifest;
+
+    /// Top-level config sections this component reads besides its own and shares with other
+    /// components (e.g. `limits`); build each with [`shared_section`]. Read them with
+    /// [`Context::shared_section`].
+    fn shared_sections() -> Vec<SharedSection> {
+        Vec::new()
+    }
 
     /// Builds the component. Runs inside the plugin's runtime, so it may spawn tasks.
     fn new(context: Context, config: Self::Config) -> Result<Self, Error>;
@@ -94,6 +102,19 @@ pub trait Component: Send + Sync + Sized + 'static {
     ) -> impl Future<Output = http::HttpResponse> + Send {
         let _ = meta;
         async move { http::text(404, format!("no handler for {}", request.path)) }
+    }
+}
+
+/// Declares shared config section `name` whose contents are `T` (defaults from `T::default()`,
+/// reference docs from `T`'s doc comments).
+pub fn shared_section<T>(name: &str) -> SharedSection
+where
+    T: serde::Serialize + Default + schemars::JsonSchema,
+{
+    SharedSection {
+        name: name.to_string(),
+        defaults_json: serde_json::to_string(&T::default()).unwrap_or_default(),
+        schema_json: serde_json::to_string(&schemars::schema_for!(T)).unwrap_or_default(),
     }
 }
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-/// Package name → names of its normal (non-dev) dependencies inside the workspace.
-fn workspace_dependencies() -> BTreeMap<String, Vec<String>> {
+/// Package name → (is a component plugin (a `cdylib`), names of its normal dependencies).
+fn workspace_dependencies() -> BTreeMap<String, (bool, Vec<String>)> {
     let output = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(mimir_tests::workspace_root())
@@ -22,6 +22,12 @@ fn workspace_dependencies() -> BTreeMap<String, Vec<String>> {
         .iter()
         .map(|package| {
             let name = package["name"].as_str().unwrap_or_default().to_string();
+            let is_plugin = package["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|t| t["crate_types"].as_array().cloned().unwrap_or_default())
+                .any(|kind| kind == "cdylib");
             let dependencies = package["dependencies"]
                 .as_array()
                 .cloned()
@@ -30,7 +36,7 @@ fn workspace_dependencies() -> BTreeMap<String, Vec<String>> {
                 .filter(|d| d["kind"].is_null())
                 .filter_map(|d| d["name"].as_str().map(str::to_string))
                 .collect();
-            (name, dependencies)
+            (name, (is_plugin, dependencies))
         })
         .collect()
 }
@@ -49,8 +55,11 @@ fn is_component(name: &str) -> bool {
 #[test]
 fn components_and_the_host_never_depend_on_components_or_each_other() {
     let packages = workspace_dependencies();
-    assert!(packages.contains_key("mimir-example-echo"), "{packages:?}");
-    for (name, dependencies) in &packages {
+    let is_component = |name: &str| packages.get(name).is_some_and(|(plugin, _)| *plugin);
+    for component in ["mimir-example-echo", "mimir-ingester", "mimir-distributor"] {
+        assert!(is_component(component), "{component} is a plugin: {packages:?}");
+    }
+    for (name, (_, dependencies)) in &packages {
         for dependency in dependencies {
             if is_component(name) || name == "mimir-host" {
                 assert!(
@@ -63,7 +72,7 @@ fn components_and_the_host_never_depend_on_components_or_each_other() {
             }
         }
     }
-    let abi = &packages["mimir-abi"];
+    let abi = &packages["mimir-abi"].1;
     assert!(
         abi.iter().all(|d| d == "abi_stable" || d == "async-ffi"),
         "mimir-abi holds the FFI contract only: {abi:?}"

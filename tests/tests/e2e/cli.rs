@@ -207,7 +207,9 @@ fn help_lists_host_and_plugin_flags_and_version_prints_the_version() {
 
 #[test]
 fn the_committed_config_reference_matches_the_config_structs() {
-    let plugins = PluginDir::examples();
+    let plugins = PluginDir::examples()
+        .with("mimir_distributor", "libmimir_distributor.so")
+        .with("mimir_ingester", "libmimir_ingester.so");
     let output = run_host(&[plugins.flag(), "-config.reference".to_string()], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let generated = stdout(&output);
@@ -215,7 +217,7 @@ fn the_committed_config_reference_matches_the_config_structs() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         generated == committed,
-        "config/reference.md is out of date: run `./target/debug/mimir-host -plugins.dir=target/debug -config.reference > config/reference.md`"
+        "config/reference.md is out of date: run `./target/debug/mimir-host -plugins.dir=target/debug -config.reference > config/reference.md`\n{generated}"
     );
 }
 

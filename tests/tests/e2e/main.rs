@@ -8,3 +8,4 @@ mod lifecycle;
 mod loader;
 mod logs;
 mod panics;
+mod write_path;

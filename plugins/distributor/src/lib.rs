@@ -1,0 +1,194 @@
+//! The distributor component: Prometheus remote write 1.0 in (`POST /api/v1/push`), per-tenant
+//! rate limits and validation with Mimir's errors, then each series to the ingesters that own it in
+//! the ingester ring (replication factor, quorum). Remote write 2.0 and OTLP come later.
+//!
+//! Like every component it depends only on the SDK, `mimir-proto` and `plugins/libs/*`.
+
+mod config;
+mod push;
+mod ring_watcher;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use mimir_ingester_client::{IngesterClient, IngesterConfig, parse_duration};
+use mimir_plugin_sdk::http::{self, HttpRequest, HttpResponse};
+use mimir_plugin_sdk::{
+    CallMeta, Component, Context, Counter, Error, HttpRoute, PluginManifest, SharedSection,
+    shared_section,
+};
+use mimir_validation::{
+    AuthConfig, Limits, Overrides, RateLimiter, RuntimeConfigSection, decode_write_request,
+    tenant_from_org_id, validate_request,
+};
+
+use crate::config::DistributorConfig;
+use crate::push::PushReply;
+use crate::ring_watcher::RingWatcher;
+
+pub struct Distributor {
+    config: DistributorConfig,
+    ingester: IngesterConfig,
+    auth: AuthConfig,
+    overrides: Arc<Overrides>,
+    rate_limiter: RateLimiter,
+    ring: RingWatcher,
+    client: IngesterClient,
+    remote_timeout: Duration,
+    ring_refresh: Duration,
+    heartbeat_timeout: Duration,
+    received_samples: Counter,
+}
+
+impl Distributor {
+    async fn push(&self, request: &HttpRequest) -> PushReply {
+        let tenant = if self.auth.multitenancy_enabled {
+            match tenant_from_org_id(http::header(request, "X-Scope-OrgID")) {
+                Ok(tenant) => tenant,
+                Err(error) => return PushReply::from_validation(&error),
+            }
+        } else {
+            "anonymous".to_string()
+        };
+        let write = match decode_write_request(&request.body, self.config.max_recv_msg_size) {
+            Ok(write) => write,
+            Err(error) => return PushReply::from_validation(&error),
+        };
+        let limits = self.overrides.for_tenant(&tenant);
+        let validated = validate_request(&limits, SystemTime::now(), write);
+        if validated.is_empty() {
+            return match validated.first_error() {
+                Some(error) => PushReply::from_validation(error),
+                None => PushReply::ok(),
+            };
+        }
+        let items = validated.ingestion_items();
+        if let Err(error) =
+            self.rate_limiter
+                .check_ingestion(&tenant, items, Instant::now(), &limits)
+        {
+            return PushReply::from_validation(&error);
+        }
+        let first_invalid = validated.first_error().cloned();
+        let samples = validated.accepted_samples();
+        let ring = match self.ring.current().await {
+            Ok(ring) => ring,
+            Err(error) => return PushReply::from_error(&error),
+        };
+        let ingester_error = match push::distribute(
+            &self.client,
+            &ring,
+            self.ingester.replication_factor(),
+            self.heartbeat_timeout,
+            &tenant,
+            validated,
+            self.remote_timeout,
+        )
+        .await
+        {
+            Ok(client_error) => client_error,
+            Err(error) => return PushReply::from_error(&error),
+        };
+        self.received_samples.inc_by(samples as u64);
+        if let Some(error) = first_invalid {
+            return PushReply::from_validation(&error);
+        }
+        if let Some(message) = ingester_error {
+            return PushReply {
+                status: 400,
+                message,
+            };
+        }
+        PushReply::ok()
+    }
+}
+
+impl Component for Distributor {
+    type Config = DistributorConfig;
+
+    fn manifest() -> PluginManifest {
+        PluginManifest {
+            name: "distributor".to_string(),
+            description:
+                "Accepts Prometheus remote write, validates it and shards it over ingesters"
+                    .to_string(),
+            groups: vec!["all".to_string(), "write".to_string()],
+            dependencies: vec!["ingester".to_string()],
+            http_routes: vec![HttpRoute {
+                method: "POST".to_string(),
+                path: "/api/v1/push".to_string(),
+                prefix: false,
+                description: "Prometheus remote write 1.0".to_string(),
+            }],
+            config_section: "distributor".to_string(),
+            ..PluginManifest::default()
+        }
+    }
+
+    fn shared_sections() -> Vec<SharedSection> {
+        vec![
+            shared_section::<IngesterConfig>("ingester"),
+            shared_section::<Limits>("limits"),
+            shared_section::<RuntimeConfigSection>("runtime_config"),
+            shared_section::<AuthConfig>("auth"),
+        ]
+    }
+
+    fn new(context: Context, config: DistributorConfig) -> Result<Distributor, Error> {
+        let ingester: IngesterConfig = context.shared_section("ingester")?;
+        let limits: Limits = context.shared_section("limits")?;
+        let runtime: RuntimeConfigSection = context.shared_section("runtime_config")?;
+        let auth: AuthConfig = context.shared_section("auth")?;
+        let overrides = Arc::new(runtime.overrides(limits).map_err(|error| {
+            Error::bad_request(format!("invalid limits or runtime config: {error}"))
+        })?);
+        let received_samples = Counter::default();
+        context.registry().register(
+            "cortex_distributor_received_samples",
+            "The total number of received samples, excluding rejected and deduped samples",
+            received_samples.clone(),
+        );
+        Ok(Distributor {
+            remote_timeout: parse_duration(&config.remote_timeout, "-distributor.remote-timeout")?,
+            ring_refresh: parse_duration(
+                &config.ring_refresh_period,
+                "-distributor.ring-refresh-period",
+            )?,
+            heartbeat_timeout: ingester.heartbeat_timeout()?,
+            config,
+            ingester,
+            auth,
+            overrides,
+            rate_limiter: RateLimiter::new(),
+            ring: RingWatcher::new(context.kv()),
+            client: IngesterClient::new(context.bus().clone()),
+            received_samples,
+        })
+    }
+
+    async fn run(&self) -> Result<(), Error> {
+        let mut reloads = tokio::time::interval(self.overrides.reload_period());
+        let watch = self.ring.watch(self.ring_refresh);
+        tokio::pin!(watch);
+        loop {
+            tokio::select! {
+                () = &mut watch => {}
+                _ = reloads.tick() => {
+                    if let Err(error) = self.overrides.reload() {
+                        tracing::error!(%error, "cannot reload the runtime config; keeping the previous one");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn http(&self, request: HttpRequest, _meta: CallMeta) -> HttpResponse {
+        let reply = self.push(&request).await;
+        if reply.status >= 500 {
+            tracing::warn!(status = reply.status, error = %reply.message, "push failed");
+        }
+        http::text(reply.status, reply.message)
+    }
+}
+
+mimir_plugin_sdk::export_component!(Distributor);

@@ -1,0 +1,195 @@
+//! A remote-write request, from HTTP body to ingesters: tenant, decode, rate limit, validate, shard
+//! each series over the ingester ring, push to every replica, and wait for a quorum per series.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use mimir_ingester_client::IngesterClient;
+use mimir_plugin_sdk::{CallMeta, Error, ErrorCode};
+use mimir_proto::ingester::{LabelPair, MetricMetadata, PushRequest, Sample, Series};
+use mimir_ring::{Ring, shard_by_all_labels};
+use mimir_validation::{ValidSeries, ValidatedRequest, ValidationError};
+use tokio::task::JoinSet;
+
+/// What the HTTP handler answers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PushReply {
+    pub status: u16,
+    pub message: String,
+}
+
+impl PushReply {
+    pub fn ok() -> PushReply {
+        PushReply {
+            status: 200,
+            message: String::new(),
+        }
+    }
+
+    pub fn from_validation(error: &ValidationError) -> PushReply {
+        PushReply {
+            status: error.status,
+            message: error.message.clone(),
+        }
+    }
+
+    pub fn from_error(error: &Error) -> PushReply {
+        PushReply {
+            status: error.code.http_status(),
+            message: error.message.clone(),
+        }
+    }
+}
+
+fn wire_series(series: ValidSeries) -> Series {
+    let mut samples: Vec<Sample> = series
+        .samples
+        .into_iter()
+        .map(|(timestamp_ms, value)| Sample {
+            timestamp_ms,
+            value,
+        })
+        .collect();
+    samples.sort_by_key(|s| s.timestamp_ms);
+    Series {
+        labels: series
+            .labels
+            .into_iter()
+            .map(|(name, value)| LabelPair { name, value })
+            .collect(),
+        samples,
+    }
+}
+
+fn wire_metadata(entries: &[mimir_validation::MetricMetadata]) -> Vec<MetricMetadata> {
+    entries
+        .iter()
+        .map(|m| MetricMetadata {
+            metric_family_name: m.metric_family_name.clone(),
+            r#type: metric_type(m.r#type).to_string(),
+            help: m.help.clone(),
+            unit: m.unit.clone(),
+        })
+        .collect()
+}
+
+/// The Prometheus API's name of a metric type.
+fn metric_type(wire: i32) -> &'static str {
+    use mimir_validation::MetricType;
+    match MetricType::try_from(wire) {
+        Ok(MetricType::Counter) => "counter",
+        Ok(MetricType::Gauge) => "gauge",
+        Ok(MetricType::Histogram) => "histogram",
+        Ok(MetricType::Gaugehistogram) => "gaugehistogram",
+        Ok(MetricType::Summary) => "summary",
+        Ok(MetricType::Info) => "info",
+        Ok(MetricType::Stateset) => "stateset",
+        Ok(MetricType::Unknown) | Err(_) => "unknown",
+    }
+}
+
+/// Sends the validated series of one request to their ingesters and waits for a quorum for each.
+pub async fn distribute(
+    client: &IngesterClient,
+    ring: &Ring,
+    replication_factor: usize,
+    heartbeat_timeout: Duration,
+    tenant: &str,
+    request: ValidatedRequest,
+    timeout: Duration,
+) -> Result<Option<String>, Error> {
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let timeout_ms = i64::try_from(heartbeat_timeout.as_millis()).unwrap_or(i64::MAX);
+    let metadata = wire_metadata(&request.metadata);
+    let series: Vec<Series> = request.series.into_iter().map(wire_series).collect();
+    // Per ingester: the indexes of the series it must store. Per series: successes it needs.
+    let mut per_ingester: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut needed = Vec::with_capacity(series.len());
+    for (index, one) in series.iter().enumerate() {
+        let key = shard_by_all_labels(
+            tenant,
+            one.labels
+                .iter()
+                .map(|l| (l.name.as_str(), l.value.as_str())),
+        );
+        let set = ring
+            .get(key, replication_factor, now_ms, timeout_ms)
+            .map_err(|error| Error::unavailable(error.to_string()))?;
+        needed.push(set.instances.len().saturating_sub(set.max_errors));
+        for (_, addr) in set.instances {
+            per_ingester.entry(addr).or_default().push(index);
+        }
+    }
+    if per_ingester.is_empty() && !metadata.is_empty() {
+        // Metadata alone goes to one ingester of the ring.
+        if let Some((_, addr)) = ring
+            .healthy_instances(now_ms, timeout_ms)
+            .into_iter()
+            .next()
+        {
+            per_ingester.insert(addr, Vec::new());
+        }
+    }
+    let meta = CallMeta::for_tenant(tenant, Some(timeout));
+    let mut calls = JoinSet::new();
+    for (addr, indexes) in per_ingester {
+        let request = PushRequest {
+            series: indexes.iter().map(|i| series[*i].clone()).collect(),
+            metadata: metadata.clone(),
+        };
+        let client = client.clone();
+        let meta = meta.clone();
+        calls.spawn(async move {
+            let reply = client.push(&addr, &meta, &request).await;
+            (addr, indexes, reply)
+        });
+    }
+    let mut succeeded = vec![0usize; series.len()];
+    let mut client_error: Option<String> = None;
+    let mut server_error: Option<Error> = None;
+    while let Some(joined) = calls.join_next().await {
+        let (addr, indexes, reply) = joined
+            .map_err(|error| Error::internal(format!("push task did not finish: {error}")))?;
+        match reply {
+            Ok(response) => {
+                // Series an ingester refused as bad data still count as answered: retrying them
+                // cannot help, and the client must hear about them.
+                for error in &response.errors {
+                    if client_error.is_none() {
+                        client_error = Some(error.message.clone());
+                    }
+                }
+                for index in indexes {
+                    succeeded[index] += 1;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(ingester = %addr, %error, "push to ingester failed");
+                if error.code == ErrorCode::BadRequest || error.code == ErrorCode::LimitExceeded {
+                    client_error.get_or_insert(error.message.clone());
+                    for index in indexes {
+                        succeeded[index] += 1;
+                    }
+                } else {
+                    server_error.get_or_insert(error);
+                }
+            }
+        }
+    }
+    let quorum_failed = succeeded.iter().zip(&needed).any(|(got, need)| got < need);
+    if quorum_failed {
+        let error = server_error.unwrap_or_else(|| Error::internal("quorum not reached"));
+        return Err(Error::new(
+            if error.code == ErrorCode::Timeout {
+                ErrorCode::Timeout
+            } else {
+                ErrorCode::Internal
+            },
+            format!("failed pushing to ingester: {}", error.message),
+        ));
+    }
+    Ok(client_error)
+}

@@ -1,0 +1,267 @@
+//! One tenant's storage in an ingester: its in-memory head and its write-ahead log. A push is
+//! applied to the head and logged under the tenant's order lock (so a series record always precedes
+//! the samples that use it), then made durable outside the lock, where concurrent pushes share one
+//! `fsync` (group commit). Acknowledged therefore means on disk.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mimir_plugin_sdk::Error;
+use mimir_proto::ingester::{MetricMetadata, PushError, PushRequest, PushResponse};
+use mimir_tsdb::{AppendError, AppendOutcome, Head, HeadConfig, Labels, SeriesRef};
+use mimir_wal::{FsyncPolicy, Wal, WalOptions};
+use parking_lot::Mutex;
+
+use crate::records::{self, SAMPLES, SERIES};
+
+/// How a tenant's pushes become durable.
+#[derive(Debug, Clone, Copy)]
+pub enum Durability {
+    /// fsync before acknowledging (group-committed).
+    Always,
+    /// fsync at most this often.
+    Interval(std::time::Duration),
+}
+
+pub struct TenantDb {
+    pub tenant: String,
+    pub head: Head,
+    wal: Wal,
+    durability: Durability,
+    order: Mutex<()>,
+    metadata: Mutex<BTreeMap<String, MetricMetadata>>,
+}
+
+fn storage_error(what: &str, error: impl std::fmt::Display) -> Error {
+    Error::internal(format!("{what}: {error}"))
+}
+
+/// What replaying a tenant's WAL found.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    pub series: usize,
+    pub samples: usize,
+    pub malformed_records: usize,
+}
+
+impl TenantDb {
+    /// Opens (creating) the tenant's WAL under `dir` and replays it into a fresh head.
+    pub fn open(
+        tenant: &str,
+        dir: &Path,
+        head_config: HeadConfig,
+        durability: Durability,
+        segment_size: u64,
+    ) -> Result<(TenantDb, Replayed), Error> {
+        let fsync = match durability {
+            // Durability comes from the explicit sync after each push (see `push`).
+            Durability::Always => FsyncPolicy::Never,
+            Durability::Interval(period) => FsyncPolicy::Interval(period),
+        };
+        let options = WalOptions {
+            segment_size,
+            fsync,
+        };
+        let (wal, report) = Wal::open(dir, options).map_err(|error| {
+            storage_error(&format!("cannot open the WAL in {}", dir.display()), error)
+        })?;
+        for damage in &report.damage {
+            // The WAL logged the details already; say which tenant it was.
+            tracing::warn!(tenant, path = %damage.path.display(), offset = damage.offset, dropped_bytes = damage.dropped_bytes, "tenant WAL was damaged and repaired");
+        }
+        let head = Head::new(head_config);
+        let mut replayed = Replayed::default();
+        wal.replay(|kind, payload| {
+            match kind {
+                SERIES => match records::decode_series(payload) {
+                    Some((series_ref, labels)) => {
+                        if head.restore_series(series_ref, labels).is_ok() {
+                            replayed.series += 1;
+                        }
+                    }
+                    None => replayed.malformed_records += 1,
+                },
+                SAMPLES => match records::decode_samples(payload) {
+                    Some(samples) => {
+                        for (series_ref, timestamp, value) in samples {
+                            // Duplicates and samples of series dropped by retention are expected.
+                            if head.append(series_ref, timestamp, value).is_ok() {
+                                replayed.samples += 1;
+                            }
+                        }
+                    }
+                    None => replayed.malformed_records += 1,
+                },
+                _ => replayed.malformed_records += 1,
+            }
+            Ok(())
+        })
+        .map_err(|error| storage_error("cannot replay the WAL", error))?;
+        if replayed.malformed_records > 0 {
+            tracing::warn!(
+                tenant,
+                malformed = replayed.malformed_records,
+                "WAL held malformed records; skipped"
+            );
+        }
+        let db = TenantDb {
+            tenant: tenant.to_string(),
+            head,
+            wal,
+            durability,
+            order: Mutex::new(()),
+            metadata: Mutex::new(BTreeMap::new()),
+        };
+        Ok((db, replayed))
+    }
+
+    /// Stores a push. Series the head refuses are reported per series (400); the rest is stored and
+    /// durable when this returns. Blocking: call it from a blocking thread.
+    pub fn push(&self, request: PushRequest, max_series: usize) -> Result<PushResponse, Error> {
+        let mut errors = Vec::new();
+        let accepted_samples;
+        {
+            let _order = self.order.lock();
+            let mut log: Vec<(u8, Vec<u8>)> = Vec::new();
+            let mut accepted: Vec<(SeriesRef, i64, f64)> = Vec::new();
+            for (index, series) in request.series.into_iter().enumerate() {
+                let labels = Labels::from_pairs(series.labels.iter().map(|l| (&l.name, &l.value)));
+                let series_ref = match self.series_ref(&labels, max_series, &mut log) {
+                    Ok(series_ref) => series_ref,
+                    Err(error) => {
+                        errors.push(push_error(index, &error));
+                        continue;
+                    }
+                };
+                let mut first_error = None;
+                for sample in &series.samples {
+                    match self
+                        .head
+                        .append(series_ref, sample.timestamp_ms, sample.value)
+                    {
+                        Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder) => {
+                            accepted.push((series_ref, sample.timestamp_ms, sample.value));
+                        }
+                        Ok(AppendOutcome::Duplicate) => {}
+                        Err(error) => {
+                            first_error.get_or_insert(error);
+                        }
+                    }
+                }
+                if let Some(error) = first_error {
+                    errors.push(push_error(index, &error));
+                }
+            }
+            accepted_samples = accepted.len() as u64;
+            if !accepted.is_empty() {
+                log.push((SAMPLES, records::encode_samples(&accepted)));
+            }
+            let batch: Vec<(u8, &[u8])> = log
+                .iter()
+                .map(|(kind, payload)| (*kind, payload.as_slice()))
+                .collect();
+            self.wal
+                .append(&batch)
+                .map_err(|error| storage_error("cannot write the WAL", error))?;
+        }
+        if let Durability::Always = self.durability {
+            self.wal
+                .sync()
+                .map_err(|error| storage_error("cannot sync the WAL", error))?;
+        }
+        if !request.metadata.is_empty() {
+            let mut metadata = self.metadata.lock();
+            for entry in request.metadata {
+                metadata.insert(entry.metric_family_name.clone(), entry);
+            }
+        }
+        Ok(PushResponse {
+            accepted_samples,
+            errors,
+        })
+    }
+
+    /// The series' ref, creating it (and logging its record) when new.
+    fn series_ref(
+        &self,
+        labels: &Labels,
+        max_series: usize,
+        log: &mut Vec<(u8, Vec<u8>)>,
+    ) -> Result<SeriesRef, AppendError> {
+        if let Some(series_ref) = self.head.series_ref(labels) {
+            return Ok(series_ref);
+        }
+        if max_series > 0 && self.head.num_series() >= max_series {
+            return Err(AppendError::MaxSeries { limit: max_series });
+        }
+        let (series_ref, created) = self.head.get_or_create_series(labels.clone())?;
+        if created {
+            log.push((SERIES, records::encode_series(series_ref, labels)));
+        }
+        Ok(series_ref)
+    }
+
+    /// Metadata of `metric` (all when empty), at most `limit` (0: all).
+    pub fn metadata(&self, metric: &str, limit: usize) -> Vec<MetricMetadata> {
+        let metadata = self.metadata.lock();
+        metadata
+            .values()
+            .filter(|m| metric.is_empty() || m.metric_family_name == metric)
+            .take(if limit == 0 { usize::MAX } else { limit })
+            .cloned()
+            .collect()
+    }
+
+    /// Forces the WAL to disk.
+    pub fn sync(&self) -> Result<(), Error> {
+        self.wal
+            .sync()
+            .map_err(|error| storage_error("cannot sync the WAL", error))
+    }
+
+    /// Drops samples older than `retain_after_ms`, then writes a checkpoint of the head so the WAL
+    /// segments before it can go: replay stays bounded.
+    pub fn checkpoint(&self, retain_after_ms: i64) -> Result<(), Error> {
+        let removed = self.head.truncate_before(retain_after_ms);
+        let upto = {
+            let _order = self.order.lock();
+            self.wal
+                .cut_segment()
+                .map_err(|error| storage_error("cannot cut a WAL segment", error))?
+        };
+        let head = &self.head;
+        self.wal
+            .checkpoint(upto.saturating_sub(1), |writer| {
+                let mut result = Ok(());
+                head.for_each_series(|series_ref, labels, samples| {
+                    if result.is_err() {
+                        return;
+                    }
+                    result = writer
+                        .append(SERIES, &records::encode_series(series_ref, labels))
+                        .and_then(|()| {
+                            let batch: Vec<_> =
+                                samples.iter().map(|(t, v)| (series_ref, *t, *v)).collect();
+                            writer.append(SAMPLES, &records::encode_samples(&batch))
+                        });
+                });
+                result
+            })
+            .map_err(|error| storage_error("cannot write a WAL checkpoint", error))?;
+        tracing::info!(tenant = %self.tenant, removed_series = removed, "WAL checkpoint written");
+        Ok(())
+    }
+}
+
+fn push_error(index: usize, error: &AppendError) -> PushError {
+    PushError {
+        series_index: u32::try_from(index).unwrap_or(u32::MAX),
+        status: 400,
+        message: error.to_string(),
+    }
+}
+
+/// Where tenant `tenant`'s WAL lives under the ingester's data directory.
+pub fn wal_dir(data_dir: &Path, tenant: &str) -> PathBuf {
+    data_dir.join(tenant).join("wal")
+}

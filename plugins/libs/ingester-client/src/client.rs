@@ -1,0 +1,91 @@
+//! A typed bus client for the ingester's methods.
+
+use mimir_plugin_sdk::{Bus, CallMeta, Error};
+use mimir_proto::ingester::{
+    LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse,
+    MetadataRequest, MetadataResponse, PushRequest, PushResponse, QueryRequest, QueryResponse,
+    SeriesRequest, SeriesResponse,
+};
+
+/// KV key of the ingester ring.
+pub const RING_KEY: &str = "ring/ingester";
+
+/// Calls one ingester instance; `destination` is its bus address (`ingester@host:port`) as the
+/// ring records it, or `ingester` for any instance.
+#[derive(Debug, Clone)]
+pub struct IngesterClient {
+    bus: Bus,
+}
+
+impl IngesterClient {
+    pub fn new(bus: Bus) -> IngesterClient {
+        IngesterClient { bus }
+    }
+
+    pub async fn push(
+        &self,
+        destination: &str,
+        meta: &CallMeta,
+        request: &PushRequest,
+    ) -> Result<PushResponse, Error> {
+        self.bus
+            .call_message(destination, "Push", meta, request)
+            .await
+    }
+
+    /// One page of series; pass the reply's `next_cursor` back until it is empty.
+    pub async fn query_page(
+        &self,
+        destination: &str,
+        meta: &CallMeta,
+        request: &QueryRequest,
+    ) -> Result<QueryResponse, Error> {
+        self.bus
+            .call_message(destination, "QueryStream", meta, request)
+            .await
+    }
+
+    pub async fn label_names(
+        &self,
+        destination: &str,
+        meta: &CallMeta,
+        request: &LabelNamesRequest,
+    ) -> Result<LabelNamesResponse, Error> {
+        self.bus
+            .call_message(destination, "LabelNames", meta, request)
+            .await
+    }
+
+    pub async fn label_values(
+        &self,
+        destination: &str,
+        meta: &CallMeta,
+        request: &LabelValuesRequest,
+    ) -> Result<LabelValuesResponse, Error> {
+        self.bus
+            .call_message(destination, "LabelValues", meta, request)
+            .await
+    }
+
+    pub async fn series(
+        &self,
+        destination: &str,
+        meta: &CallMeta,
+        request: &SeriesRequest,
+    ) -> Result<SeriesResponse, Error> {
+        self.bus
+            .call_message(destination, "Series", meta, request)
+            .await
+    }
+
+    pub async fn metadata(
+        &self,
+        destination: &str,
+        meta: &CallMeta,
+        request: &MetadataRequest,
+    ) -> Result<MetadataResponse, Error> {
+        self.bus
+            .call_message(destination, "Metadata", meta, request)
+            .await
+    }
+}

@@ -1,0 +1,10 @@
+//! mimir-ingester-client: what the components that talk to ingesters share with them: the
+//! `ingester` config section (a shared section: the distributor reads its ring settings, the querier
+//! will too) and a typed bus client for the ingester's methods. It links the SDK and protobuf types,
+//! never the ingester itself.
+
+mod client;
+mod config;
+
+pub use client::{IngesterClient, RING_KEY};
+pub use config::{IngesterConfig, WalConfig, parse_duration};

@@ -1,0 +1,456 @@
+//! The head of one tenant: series index, postings and the series' samples, with concurrent
+//! appends and queries.
+//!
+//! Locking: the index (label set ↔ ref, postings, interner) sits behind one `RwLock`; the series
+//! data is split over [`STRIPES`] `RwLock`ed shards chosen by ref, so appends to series in different
+//! stripes run in parallel. The lock order is index, then a stripe; a stripe lock is never held
+//! while taking the index lock, and no lock is held while calling a caller's closure.
+//!
+//! Query order: [`Head::select`] returns series sorted by label set (Prometheus' order, which the
+//! querier's merge relies on). Paging uses the last label set returned as the cursor, so a cursor
+//! stays valid when series are created or truncated between pages.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use parking_lot::RwLock;
+
+use crate::error::{AppendError, TsdbError};
+use crate::labels::{Interner, Labels};
+use crate::matcher::Matcher;
+use crate::postings::{Postings, SeriesRef};
+use crate::series::{AppendOutcome, MemSeries};
+
+/// Number of series shards; a power of two.
+pub const STRIPES: usize = 128;
+
+/// Per-tenant head settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeadConfig {
+    /// How far behind the head's newest sample an out-of-order sample may be; 0 (or negative)
+    /// disallows out-of-order samples.
+    pub out_of_order_time_window_ms: i64,
+    /// Most series the head may hold; 0 = unlimited. Not applied to [`Head::restore_series`].
+    pub max_series: usize,
+}
+
+/// What [`Head::append_series`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppendStats {
+    /// The series' ref.
+    pub series_ref: SeriesRef,
+    /// Whether the series was created by this call.
+    pub created: bool,
+    /// Samples appended in order.
+    pub in_order: usize,
+    /// Samples stored out of order.
+    pub out_of_order: usize,
+    /// Samples ignored as exact duplicates.
+    pub duplicates: usize,
+    /// Samples refused.
+    pub rejected: usize,
+    /// The first refusal, for the response (Mimir reports one error and keeps going).
+    pub first_error: Option<AppendError>,
+}
+
+/// One series of a query result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesData {
+    /// The series' labels.
+    pub labels: Labels,
+    /// Samples in the query range, sorted by time.
+    pub samples: Vec<(i64, f64)>,
+}
+
+/// One batch of [`Head::select`] results.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SelectPage {
+    /// Series in label-set order.
+    pub series: Vec<SeriesData>,
+    /// Pass back as `after` to get the next page; `None` when the selection is exhausted.
+    pub next: Option<Labels>,
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    refs: HashMap<Labels, SeriesRef>,
+    labels: HashMap<SeriesRef, Labels>,
+    postings: Postings,
+    interner: Interner,
+    /// The ref the next created series gets.
+    next_ref: SeriesRef,
+}
+
+impl Index {
+    fn insert(&mut self, series_ref: SeriesRef, labels: &Labels) -> Labels {
+        let shared = self.interner.intern_labels(labels);
+        self.refs.insert(shared.clone(), series_ref);
+        self.labels.insert(series_ref, shared.clone());
+        self.postings.add(series_ref, &shared);
+        self.next_ref = self.next_ref.max(series_ref.saturating_add(1));
+        shared
+    }
+
+    fn remove(&mut self, series_ref: SeriesRef) {
+        if let Some(labels) = self.labels.remove(&series_ref) {
+            self.refs.remove(&labels);
+            self.postings.remove(series_ref, &labels);
+        }
+    }
+
+    /// Matching series as (labels, ref), unordered.
+    fn matching(&self, matchers: &[Matcher]) -> Vec<(Labels, SeriesRef)> {
+        self.postings
+            .select(matchers)
+            .into_iter()
+            .filter_map(|r| self.labels.get(&r).map(|l| (l.clone(), r)))
+            .collect()
+    }
+}
+
+type Stripe = RwLock<HashMap<SeriesRef, MemSeries>>;
+
+/// The in-memory TSDB head of one tenant. `Send + Sync`; every method takes `&self`.
+#[derive(Debug)]
+pub struct Head {
+    config: HeadConfig,
+    index: RwLock<Index>,
+    stripes: Box<[Stripe]>,
+    /// Oldest sample held (`i64::MAX` when none); recomputed by truncation.
+    min_time: AtomicI64,
+    /// Newest sample ever appended (`i64::MIN` when none).
+    max_time: AtomicI64,
+}
+
+impl Head {
+    /// An empty head.
+    pub fn new(config: HeadConfig) -> Self {
+        Self {
+            config,
+            index: RwLock::new(Index {
+                next_ref: 1,
+                ..Index::default()
+            }),
+            stripes: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+            min_time: AtomicI64::new(i64::MAX),
+            max_time: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    /// The settings the head was built with.
+    pub fn config(&self) -> HeadConfig {
+        self.config
+    }
+
+    fn stripe(&self, series_ref: SeriesRef) -> &Stripe {
+        // STRIPES is a power of two, so masking is a cheap modulo.
+        &self.stripes[(series_ref as usize) & (STRIPES - 1)]
+    }
+
+    /// The ref of `labels`, creating the series if needed (`true` when created).
+    ///
+    /// Label strings are interned. Fails with [`AppendError::MaxSeries`] when creating it would
+    /// exceed `max_series`. Write the WAL series record with the ref before appending samples.
+    pub fn get_or_create_series(&self, labels: Labels) -> Result<(SeriesRef, bool), AppendError> {
+        if let Some(series_ref) = self.index.read().refs.get(&labels) {
+            return Ok((*series_ref, false));
+        }
+        let mut index = self.index.write();
+        if let Some(series_ref) = index.refs.get(&labels) {
+            return Ok((*series_ref, false));
+        }
+        let limit = self.config.max_series;
+        if limit > 0 && index.refs.len() >= limit {
+            return Err(AppendError::MaxSeries { limit });
+        }
+        let series_ref = index.next_ref;
+        let shared = index.insert(series_ref, &labels);
+        self.stripe(series_ref)
+            .write()
+            .insert(series_ref, MemSeries::new(shared));
+        Ok((series_ref, true))
+    }
+
+    /// The ref of an existing series.
+    pub fn series_ref(&self, labels: &Labels) -> Option<SeriesRef> {
+        self.index.read().refs.get(labels).copied()
+    }
+
+    /// The labels of an existing series.
+    pub fn series_labels(&self, series_ref: SeriesRef) -> Option<Labels> {
+        self.index.read().labels.get(&series_ref).cloned()
+    }
+
+    /// Appends one sample to an existing series, with Prometheus' rules (see the crate docs).
+    ///
+    /// [`AppendError::UnknownSeries`] means the ref was never created or has been truncated
+    /// away; call [`Head::get_or_create_series`] again.
+    pub fn append(
+        &self,
+        series_ref: SeriesRef,
+        t: i64,
+        v: f64,
+    ) -> Result<AppendOutcome, AppendError> {
+        let head_max_t = self.max_time.load(Ordering::Acquire);
+        let outcome = {
+            let mut stripe = self.stripe(series_ref).write();
+            let series = stripe
+                .get_mut(&series_ref)
+                .ok_or(AppendError::UnknownSeries { series_ref })?;
+            series.append(t, v, head_max_t, self.config.out_of_order_time_window_ms)?
+        };
+        self.note_appended(outcome, t, t);
+        Ok(outcome)
+    }
+
+    /// Creates the series if needed and appends `samples` in the given order under one lock.
+    ///
+    /// Refused samples do not stop the others (Mimir's soft errors); they are counted in the
+    /// returned stats. Only a refused series creation is an `Err`.
+    pub fn append_series(
+        &self,
+        labels: Labels,
+        samples: &[(i64, f64)],
+    ) -> Result<AppendStats, AppendError> {
+        let (series_ref, created) = self.get_or_create_series(labels)?;
+        let mut stats = AppendStats {
+            series_ref,
+            created,
+            ..AppendStats::default()
+        };
+        let window = self.config.out_of_order_time_window_ms;
+        let mut stripe = self.stripe(series_ref).write();
+        let Some(series) = stripe.get_mut(&series_ref) else {
+            // Truncated between creation and now: report it like Head::append would.
+            stats.rejected = samples.len();
+            stats.first_error = Some(AppendError::UnknownSeries { series_ref });
+            return Ok(stats);
+        };
+        let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+        for (t, v) in samples {
+            let head_max_t = self.max_time.load(Ordering::Acquire).max(max_t);
+            match series.append(*t, *v, head_max_t, window) {
+                Ok(outcome) => {
+                    match outcome {
+                        AppendOutcome::InOrder => stats.in_order += 1,
+                        AppendOutcome::OutOfOrder => stats.out_of_order += 1,
+                        AppendOutcome::Duplicate => stats.duplicates += 1,
+                    }
+                    if outcome != AppendOutcome::Duplicate {
+                        min_t = min_t.min(*t);
+                        max_t = max_t.max(*t);
+                    }
+                }
+                Err(err) => {
+                    stats.rejected += 1;
+                    stats.first_error.get_or_insert(err);
+                }
+            }
+        }
+        drop(stripe);
+        if min_t <= max_t {
+            self.note_appended(AppendOutcome::InOrder, min_t, max_t);
+        }
+        Ok(stats)
+    }
+
+    fn note_appended(&self, outcome: AppendOutcome, min_t: i64, max_t: i64) {
+        if outcome == AppendOutcome::Duplicate {
+            return;
+        }
+        self.min_time.fetch_min(min_t, Ordering::AcqRel);
+        self.max_time.fetch_max(max_t, Ordering::AcqRel);
+    }
+
+    /// One page of the series matching `matchers` with samples in `mint..=maxt` (inclusive).
+    ///
+    /// Series come in label-set order, starting strictly after `after` (pass the previous page's
+    /// `next`); at most `limit` series per page (0 = no limit). Series without samples in range
+    /// are skipped. Each call re-resolves the matchers, so choose a `limit` in the hundreds or
+    /// more for large selections.
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        after: Option<&Labels>,
+        limit: usize,
+    ) -> SelectPage {
+        let mut candidates = self.index.read().matching(matchers);
+        if let Some(after) = after {
+            candidates.retain(|(labels, _)| labels > after);
+        }
+        candidates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut page = SelectPage::default();
+        for (labels, series_ref) in candidates {
+            if limit > 0 && page.series.len() == limit {
+                page.next = page.series.last().map(|s| s.labels.clone());
+                break;
+            }
+            let samples = self.read_series(series_ref, |s| s.samples_in(mint, maxt));
+            if let Some(samples) = samples.filter(|s| !s.is_empty()) {
+                page.series.push(SeriesData { labels, samples });
+            }
+        }
+        page
+    }
+
+    /// Label sets of matching series with samples in `mint..=maxt`, sorted (all series for no
+    /// matchers).
+    pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let mut found = self.matching_in_range(matchers, mint, maxt);
+        found.sort_unstable();
+        found
+    }
+
+    /// Label names of matching series with samples in `mint..=maxt`, sorted and deduplicated.
+    pub fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<String> {
+        let found = self.matching_in_range(matchers, mint, maxt);
+        let names: BTreeSet<&str> = found
+            .iter()
+            .flat_map(|labels| labels.iter().map(|l| &*l.name))
+            .collect();
+        names.into_iter().map(str::to_string).collect()
+    }
+
+    /// Values of `name` across matching series with samples in `mint..=maxt`, sorted and
+    /// deduplicated; series without the label contribute nothing.
+    pub fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Vec<String> {
+        let found = self.matching_in_range(matchers, mint, maxt);
+        let values: BTreeSet<&str> = found.iter().filter_map(|l| l.get(name)).collect();
+        values.into_iter().map(str::to_string).collect()
+    }
+
+    fn matching_in_range(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let candidates = self.index.read().matching(matchers);
+        candidates
+            .into_iter()
+            .filter(|(_, series_ref)| {
+                self.read_series(*series_ref, |s| s.has_samples_in(mint, maxt)) == Some(true)
+            })
+            .map(|(labels, _)| labels)
+            .collect()
+    }
+
+    fn read_series<T>(&self, series_ref: SeriesRef, f: impl FnOnce(&MemSeries) -> T) -> Option<T> {
+        self.stripe(series_ref).read().get(&series_ref).map(f)
+    }
+
+    /// Number of series held.
+    pub fn num_series(&self) -> usize {
+        self.index.read().refs.len()
+    }
+
+    /// The oldest sample timestamp held, `None` when the head has no samples.
+    pub fn min_time(&self) -> Option<i64> {
+        let t = self.min_time.load(Ordering::Acquire);
+        (t != i64::MAX).then_some(t)
+    }
+
+    /// The newest sample timestamp ever appended, `None` before the first sample. Truncation does
+    /// not lower it.
+    pub fn max_time(&self) -> Option<i64> {
+        let t = self.max_time.load(Ordering::Acquire);
+        (t != i64::MIN).then_some(t)
+    }
+
+    /// Drops chunks whose newest sample is older than `t` (and out-of-order samples older than
+    /// `t`), then removes series left without samples from the index. Returns how many series
+    /// were removed.
+    ///
+    /// A series that has never received a sample survives one truncation, so a caller between
+    /// [`Head::get_or_create_series`] and [`Head::append`] is not cut off.
+    pub fn truncate_before(&self, t: i64) -> usize {
+        let mut empty = Vec::new();
+        let mut min_t = i64::MAX;
+        for stripe in self.stripes.iter() {
+            for (series_ref, series) in stripe.write().iter_mut() {
+                series.truncate_before(t);
+                if let Some(series_min) = series.min_t() {
+                    min_t = min_t.min(series_min);
+                } else if series.pending {
+                    series.pending = false;
+                } else {
+                    empty.push(*series_ref);
+                }
+            }
+        }
+        self.min_time.store(min_t, Ordering::Release);
+
+        let mut index = self.index.write();
+        let mut removed = 0;
+        for series_ref in empty {
+            let mut stripe = self.stripe(series_ref).write();
+            // An append may have landed since the scan.
+            let still_empty = stripe
+                .get(&series_ref)
+                .is_some_and(|s| s.is_empty() && !s.pending);
+            if still_empty {
+                stripe.remove(&series_ref);
+                index.remove(series_ref);
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            index.interner.collect_garbage();
+        }
+        removed
+    }
+
+    /// Calls `f` with every series holding samples, in ref order, with all its samples sorted by
+    /// time (for WAL checkpoints). No head lock is held while `f` runs.
+    pub fn for_each_series(&self, mut f: impl FnMut(SeriesRef, &Labels, &[(i64, f64)])) {
+        let mut all: Vec<(SeriesRef, Labels)> = {
+            let index = self.index.read();
+            index.labels.iter().map(|(r, l)| (*r, l.clone())).collect()
+        };
+        all.sort_unstable_by_key(|(series_ref, _)| *series_ref);
+        for (series_ref, labels) in all {
+            let samples = self.read_series(series_ref, |s| s.samples_in(i64::MIN, i64::MAX));
+            if let Some(samples) = samples.filter(|s| !s.is_empty()) {
+                f(series_ref, &labels, &samples);
+            }
+        }
+    }
+
+    /// Recreates a series under a given ref (WAL replay). Refs created later continue above the
+    /// highest ref restored. Restoring the same (ref, labels) pair twice is a no-op.
+    /// `max_series` is not applied: what was acknowledged before a restart comes back.
+    pub fn restore_series(&self, series_ref: SeriesRef, labels: Labels) -> Result<(), TsdbError> {
+        if series_ref == 0 {
+            return Err(TsdbError::ReservedSeriesRef);
+        }
+        let mut index = self.index.write();
+        if let Some(existing) = index.labels.get(&series_ref) {
+            if *existing == labels {
+                return Ok(());
+            }
+            return Err(TsdbError::SeriesRefConflict {
+                series_ref,
+                existing: existing.clone(),
+                requested: labels,
+            });
+        }
+        if let Some(existing_ref) = index.refs.get(&labels) {
+            return Err(TsdbError::LabelsConflict {
+                labels,
+                existing_ref: *existing_ref,
+                requested_ref: series_ref,
+            });
+        }
+        let shared = index.insert(series_ref, &labels);
+        self.stripe(series_ref)
+            .write()
+            .insert(series_ref, MemSeries::new(shared));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,39 @@
+//! `mimir-tsdb`: the in-memory TSDB head of one tenant, as the ingester holds it — series index,
+//! postings, Gorilla XOR chunks, label matchers, Prometheus' append rules and queries.
+//!
+//! It owns memory only. It must never depend on the WAL (`mimir-wal`), the file system, the
+//! plugin SDK/ABI or an async runtime: the ingester combines this crate with the WAL, writing a
+//! series record with the ref from [`Head::get_or_create_series`] before the samples it then
+//! passes to [`Head::append`], and replaying with [`Head::restore_series`] + [`Head::append`].
+//!
+//! Why hand-written: no maintained Rust crate provides a Prometheus-compatible head we can embed —
+//! Gorilla chunks bit-compatible with Prometheus' XOR encoding (`tsdb/chunkenc/xor.go`), postings
+//! with Prometheus' matcher semantics (`PostingsForMatchers`), and Mimir's append rules and error
+//! messages. This is one of the places the project writes by hand.
+//!
+//! Append rules (Prometheus' `memSeries.appendable`, Mimir's messages):
+//! - newer than the series' newest sample: appended in order;
+//! - same timestamp, bit-identical value: accepted as a duplicate, nothing changes;
+//!   same timestamp, other value: [`AppendError::DuplicateTimestamp`];
+//! - older than the series' newest sample: out of order. Refused with
+//!   [`AppendError::OutOfOrder`] when the window is 0; otherwise kept (merged at query time) if
+//!   `t >= head_max_t - window`, where `head_max_t` is the newest sample of the whole head as in
+//!   Prometheus, else [`AppendError::TooOldSample`];
+//! - a new series beyond `max_series`: [`AppendError::MaxSeries`].
+
+mod bstream;
+pub mod chunk;
+pub mod error;
+pub mod head;
+pub mod labels;
+pub mod matcher;
+pub mod postings;
+mod series;
+
+pub use chunk::{SAMPLES_PER_CHUNK, STALE_NAN_BITS, XorChunk, XorIter};
+pub use error::{AppendError, TsdbError};
+pub use head::{AppendStats, Head, HeadConfig, SelectPage, SeriesData};
+pub use labels::{Interner, Label, Labels, METRIC_NAME};
+pub use matcher::{MatchOp, Matcher};
+pub use postings::{Postings, SeriesRef};
+pub use series::AppendOutcome;

@@ -1,0 +1,507 @@
+//! Every validation error with its full message, and the request-level behaviour around them.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::*;
+use crate::duration::PromDuration;
+use crate::limits::NameValidationScheme;
+use crate::remote_write::{Exemplar, MetricMetadata};
+
+const NOW_MS: i64 = 1_700_000_000_000;
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(NOW_MS as u64)
+}
+
+fn raw_series(labels: Vec<Label>, timestamps: &[i64]) -> TimeSeries {
+    TimeSeries {
+        labels,
+        samples: timestamps
+            .iter()
+            .map(|timestamp| Sample {
+                value: 1.0,
+                timestamp: *timestamp,
+            })
+            .collect(),
+        exemplars: Vec::new(),
+        histograms: Vec::new(),
+    }
+}
+
+fn series(labels: &[(&str, &str)], timestamps: &[i64]) -> TimeSeries {
+    let labels = labels
+        .iter()
+        .map(|(name, value)| Label::new(name, value))
+        .collect();
+    raw_series(labels, timestamps)
+}
+
+fn request(timeseries: Vec<TimeSeries>) -> WriteRequest {
+    WriteRequest {
+        timeseries,
+        metadata: Vec::new(),
+    }
+}
+
+fn metadata(name: &str, help: &str, unit: &str) -> MetricMetadata {
+    MetricMetadata {
+        r#type: 0,
+        metric_family_name: name.to_owned(),
+        help: help.to_owned(),
+        unit: unit.to_owned(),
+    }
+}
+
+const PER_TENANT: &str = "To adjust the related per-tenant limit, configure";
+const ADMIN: &str = "or contact your service administrator.";
+
+struct Case {
+    name: &'static str,
+    limits: Limits,
+    series: TimeSeries,
+    id: &'static str,
+    message: String,
+}
+
+fn cases() -> Vec<Case> {
+    let defaults = Limits::default;
+    let long_value = "x".repeat(250);
+    let long_series = format!("up{{a=\"{long_value}\"}}");
+    vec![
+        Case {
+            name: "missing metric name",
+            limits: defaults(),
+            series: series(&[("job", "a")], &[NOW_MS]),
+            id: ids::MISSING_METRIC_NAME,
+            message: "received series has no metric name (err-mimir-missing-metric-name)".into(),
+        },
+        Case {
+            name: "empty metric name is removed, then missing",
+            limits: defaults(),
+            series: series(&[("__name__", ""), ("job", "a")], &[NOW_MS]),
+            id: ids::MISSING_METRIC_NAME,
+            message: "received series has no metric name (err-mimir-missing-metric-name)".into(),
+        },
+        Case {
+            name: "invalid metric name",
+            limits: defaults(),
+            series: series(&[("__name__", "1up")], &[NOW_MS]),
+            id: ids::METRIC_NAME_INVALID,
+            message:
+                "received a series with invalid metric name: '1up' (err-mimir-metric-name-invalid)"
+                    .into(),
+        },
+        Case {
+            name: "non-ascii metric name",
+            limits: defaults(),
+            series: series(&[("__name__", "up_é")], &[NOW_MS]),
+            id: ids::METRIC_NAME_INVALID,
+            message:
+                "received a series with invalid metric name: 'up_ (non-ascii characters removed)' \
+                      (err-mimir-metric-name-invalid)"
+                    .into(),
+        },
+        Case {
+            name: "too many labels",
+            limits: Limits {
+                max_label_names_per_series: 2,
+                ..defaults()
+            },
+            series: series(&[("__name__", "up"), ("b", "2"), ("a", "1")], &[NOW_MS]),
+            id: ids::MAX_LABEL_NAMES_PER_SERIES,
+            message: format!(
+                "received a series whose number of labels exceeds the limit (actual: 3, limit: 2) \
+                 series: 'up{{a=\"1\", b=\"2\"}}' (err-mimir-max-label-names-per-series). \
+                 {PER_TENANT} -validation.max-label-names-per-series, {ADMIN}"
+            ),
+        },
+        Case {
+            name: "too many labels, long series gets an ellipsis",
+            limits: Limits {
+                max_label_names_per_series: 1,
+                ..defaults()
+            },
+            series: series(&[("__name__", "up"), ("a", &long_value)], &[NOW_MS]),
+            id: ids::MAX_LABEL_NAMES_PER_SERIES,
+            message: format!(
+                "received a series whose number of labels exceeds the limit (actual: 2, limit: 1) \
+                 series: '{}\u{2026}' (err-mimir-max-label-names-per-series). \
+                 {PER_TENANT} -validation.max-label-names-per-series, {ADMIN}",
+                &long_series[..200]
+            ),
+        },
+        Case {
+            name: "too many labels on an info series",
+            limits: Limits {
+                max_label_names_per_series: 2,
+                max_label_names_per_info_series: 3,
+                ..defaults()
+            },
+            series: series(
+                &[
+                    ("__name__", "build_info"),
+                    ("a", "1"),
+                    ("b", "2"),
+                    ("c", "3"),
+                ],
+                &[NOW_MS],
+            ),
+            id: ids::MAX_LABEL_NAMES_PER_INFO_SERIES,
+            message: format!(
+                "received an info series whose number of labels exceeds the limit (actual: 4, \
+                 limit: 3) series: 'build_info{{a=\"1\", b=\"2\", c=\"3\"}}' \
+                 (err-mimir-max-label-names-per-info-series). \
+                 {PER_TENANT} -validation.max-label-names-per-info-series, {ADMIN}"
+            ),
+        },
+        Case {
+            name: "invalid label name",
+            limits: defaults(),
+            series: series(&[("__name__", "up"), ("bad-label", "x\"\ny")], &[NOW_MS]),
+            id: ids::LABEL_INVALID,
+            message: "received a series with an invalid label: 'bad-label' series: \
+                      'up{bad-label=\"x\\\"\\ny\"}' (err-mimir-label-invalid)"
+                .into(),
+        },
+        Case {
+            name: "invalid UTF-8 label name under the utf8 scheme",
+            limits: Limits {
+                name_validation_scheme: NameValidationScheme::Utf8,
+                ..defaults()
+            },
+            series: raw_series(
+                vec![
+                    Label::new("__name__", "up"),
+                    Label {
+                        name: b"\xff".to_vec(),
+                        value: b"x".to_vec(),
+                    },
+                ],
+                &[NOW_MS],
+            ),
+            id: ids::LABEL_INVALID,
+            message: "received a series with an invalid label: '\u{FFFD}' series: \
+                      'up{\u{FFFD}=\"x\"}' (err-mimir-label-invalid)"
+                .into(),
+        },
+        Case {
+            name: "label name too long",
+            limits: Limits {
+                max_label_name_length: 8,
+                ..defaults()
+            },
+            series: series(&[("__name__", "up"), ("abcdefghi", "x")], &[NOW_MS]),
+            id: ids::LABEL_NAME_TOO_LONG,
+            message: format!(
+                "received a series whose label name length exceeds the limit, label: 'abcdefghi' \
+                 series: 'up{{abcdefghi=\"x\"}}' (err-mimir-label-name-too-long). \
+                 {PER_TENANT} -validation.max-length-label-name, {ADMIN}"
+            ),
+        },
+        Case {
+            name: "label value not UTF-8",
+            limits: defaults(),
+            series: raw_series(
+                vec![
+                    Label::new("__name__", "up"),
+                    Label {
+                        name: b"a".to_vec(),
+                        value: b"\xff\xfeok".to_vec(),
+                    },
+                ],
+                &[NOW_MS],
+            ),
+            id: ids::LABEL_VALUE_INVALID,
+            message:
+                "received a series with invalid value in label 'a': '\u{FFFD}ok' metric: 'up' \
+                      (err-mimir-label-value-invalid)"
+                    .into(),
+        },
+        Case {
+            name: "label value too long",
+            limits: Limits {
+                max_label_value_length: 3,
+                ..defaults()
+            },
+            series: series(&[("__name__", "up"), ("a", "abcd")], &[NOW_MS]),
+            id: ids::LABEL_VALUE_TOO_LONG,
+            message: format!(
+                "received a series whose label value length of 4 exceeds the limit of 3, label: \
+                 'a', value: 'abcd' (truncated) series: 'up{{a=\"abcd\"}}' \
+                 (err-mimir-label-value-too-long). {PER_TENANT} -validation.max-length-label-value, \
+                 {ADMIN}"
+            ),
+        },
+        Case {
+            name: "metric name too long counts as a label value",
+            limits: Limits {
+                max_label_value_length: 3,
+                ..defaults()
+            },
+            series: series(&[("__name__", "toolong")], &[NOW_MS]),
+            id: ids::LABEL_VALUE_TOO_LONG,
+            message: format!(
+                "received a series whose label value length of 7 exceeds the limit of 3, label: \
+                 '__name__', value: 'toolong' (truncated) series: 'toolong' \
+                 (err-mimir-label-value-too-long). {PER_TENANT} -validation.max-length-label-value, \
+                 {ADMIN}"
+            ),
+        },
+        Case {
+            name: "duplicate label names",
+            limits: defaults(),
+            series: series(&[("__name__", "up"), ("a", "1"), ("a", "2")], &[NOW_MS]),
+            id: ids::DUPLICATE_LABEL_NAMES,
+            message: "received a series with duplicate label name, label: 'a' series: \
+                      'up{a=\"1\", a=\"2\"}' (err-mimir-duplicate-label-names)"
+                .into(),
+        },
+        Case {
+            name: "sample too far in the future",
+            limits: defaults(),
+            series: series(&[("__name__", "up")], &[NOW_MS, NOW_MS + 600_001]),
+            id: ids::TOO_FAR_IN_FUTURE,
+            message: format!(
+                "received a sample whose timestamp is too far in the future, timestamp: \
+                 1700000600001 series: 'up' (err-mimir-too-far-in-future). \
+                 {PER_TENANT} -validation.create-grace-period, {ADMIN}"
+            ),
+        },
+        Case {
+            name: "sample too far in the past",
+            limits: Limits {
+                past_grace_period: PromDuration::from_mins(60),
+                ..defaults()
+            },
+            series: series(&[("__name__", "up")], &[NOW_MS - 3_600_001]),
+            id: ids::TOO_FAR_IN_PAST,
+            message: format!(
+                "received a sample whose timestamp is too far in the past, timestamp: \
+                 1699996399999 series: 'up' (err-mimir-too-far-in-past). \
+                 {PER_TENANT} -validation.past-grace-period, {ADMIN}"
+            ),
+        },
+        Case {
+            name: "sample too far in the past, out-of-order window included",
+            limits: Limits {
+                past_grace_period: PromDuration::from_mins(60),
+                out_of_order_time_window: PromDuration::from_mins(30),
+                ..defaults()
+            },
+            series: series(
+                &[("__name__", "up")],
+                &[NOW_MS - 5_400_000, NOW_MS - 5_400_001],
+            ),
+            id: ids::TOO_FAR_IN_PAST,
+            message: format!(
+                "received a sample whose timestamp is too far in the past, timestamp: \
+                 1699994599999 series: 'up' (err-mimir-too-far-in-past). \
+                 {PER_TENANT} -validation.past-grace-period, {ADMIN}"
+            ),
+        },
+    ]
+}
+
+#[test]
+fn every_series_error_has_mimirs_id_status_and_message() {
+    for case in cases() {
+        let samples = case.series.samples.len();
+        let result = validate_request(&case.limits, now(), request(vec![case.series]));
+        assert!(result.series.is_empty(), "{}: series kept", case.name);
+        assert_eq!(result.dropped_samples, samples, "{}", case.name);
+        let [error] = result.errors.as_slice() else {
+            panic!("{}: expected one error, got {:?}", case.name, result.errors);
+        };
+        assert_eq!(error.id, case.id, "{}", case.name);
+        assert_eq!(error.status, 400, "{}", case.name);
+        assert_eq!(error.message, case.message, "{}", case.name);
+    }
+}
+
+#[test]
+fn a_mixed_request_keeps_the_good_series_and_reports_the_bad_in_order() {
+    let mut write = request(vec![
+        series(
+            &[("__name__", "good_one"), ("job", "a")],
+            &[NOW_MS - 1, NOW_MS],
+        ),
+        series(&[("job", "no-name")], &[NOW_MS, NOW_MS + 1, NOW_MS + 2]),
+        series(&[("__name__", "good_two")], &[NOW_MS]),
+        series(&[("__name__", "up"), ("bad-label", "x")], &[NOW_MS]),
+    ]);
+    write.metadata = vec![metadata("good_one", "help", ""), metadata("", "", "")];
+    let result = validate_request(&Limits::default(), now(), write);
+
+    let names: Vec<&str> = result
+        .series
+        .iter()
+        .map(|s| s.labels[0].1.as_str())
+        .collect();
+    assert_eq!(names, ["good_one", "good_two"]);
+    let ids_in_order: Vec<&str> = result.errors.iter().map(|error| error.id).collect();
+    assert_eq!(
+        ids_in_order,
+        [
+            ids::MISSING_METRIC_NAME,
+            ids::LABEL_INVALID,
+            ids::METADATA_MISSING_METRIC_NAME
+        ]
+    );
+    assert_eq!(
+        result.first_error().map(|error| error.id),
+        Some(ids::MISSING_METRIC_NAME)
+    );
+    assert_eq!(result.dropped_samples, 4);
+    assert_eq!(result.accepted_samples(), 3);
+    assert_eq!(result.metadata_count, 1);
+    assert_eq!(result.ingestion_items(), 4);
+    assert!(!result.is_empty());
+}
+
+#[test]
+fn labels_are_sorted_and_empty_values_removed_not_rejected() {
+    let result = validate_request(
+        &Limits::default(),
+        now(),
+        request(vec![series(
+            &[
+                ("zone", "eu"),
+                ("empty", ""),
+                ("__name__", "up"),
+                ("Job", "x"),
+            ],
+            &[NOW_MS],
+        )]),
+    );
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let expected = [("Job", "x"), ("__name__", "up"), ("zone", "eu")]
+        .map(|(name, value)| (name.to_owned(), value.to_owned()));
+    assert_eq!(result.series[0].labels, expected);
+    assert!(
+        result
+            .errors
+            .iter()
+            .all(|error| error.id != ids::LABELS_NOT_SORTED)
+    );
+}
+
+#[test]
+fn a_series_with_only_empty_values_is_dropped_silently() {
+    let result = validate_request(
+        &Limits::default(),
+        now(),
+        request(vec![series(
+            &[("__name__", ""), ("job", "")],
+            &[NOW_MS, NOW_MS + 1],
+        )]),
+    );
+    assert!(result.series.is_empty() && result.errors.is_empty());
+    assert_eq!(result.dropped_samples, 2);
+    assert!(result.is_empty());
+}
+
+#[test]
+fn duplicate_timestamps_keep_the_first_sample() {
+    let mut one = series(&[("__name__", "up")], &[NOW_MS, NOW_MS, NOW_MS - 1, NOW_MS]);
+    one.samples[1].value = 2.0;
+    let result = validate_request(&Limits::default(), now(), request(vec![one]));
+    assert!(result.errors.is_empty());
+    assert_eq!(
+        result.series[0].samples,
+        vec![(NOW_MS, 1.0), (NOW_MS - 1, 1.0)]
+    );
+    assert_eq!(result.deduplicated_samples, 2);
+}
+
+#[test]
+fn grace_period_boundaries_are_inclusive_and_zero_disables_the_past_check() {
+    let limits = Limits::default();
+    let edge = series(&[("__name__", "up")], &[NOW_MS + 600_000, 0]);
+    let result = validate_request(&limits, now(), request(vec![edge]));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert_eq!(result.accepted_samples(), 2);
+
+    let past = Limits {
+        past_grace_period: PromDuration::from_mins(60),
+        ..Limits::default()
+    };
+    let edge = series(&[("__name__", "up")], &[NOW_MS - 3_600_000]);
+    assert!(
+        validate_request(&past, now(), request(vec![edge]))
+            .errors
+            .is_empty()
+    );
+}
+
+#[test]
+fn info_series_get_their_own_label_limit() {
+    let limits = Limits {
+        max_label_names_per_series: 2,
+        ..Limits::default()
+    };
+    let info = series(
+        &[("__name__", "build_info"), ("a", "1"), ("b", "2")],
+        &[NOW_MS],
+    );
+    let result = validate_request(&limits, now(), request(vec![info]));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+}
+
+#[test]
+fn the_utf8_scheme_accepts_dotted_names() {
+    let limits = Limits {
+        name_validation_scheme: NameValidationScheme::Utf8,
+        ..Limits::default()
+    };
+    let dotted = series(
+        &[
+            ("__name__", "http.server.duration"),
+            ("service.name", "api"),
+        ],
+        &[NOW_MS],
+    );
+    let result = validate_request(&limits, now(), request(vec![dotted]));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let rejected = series(&[("__name__", "http.server.duration")], &[NOW_MS]);
+    let result = validate_request(&Limits::default(), now(), request(vec![rejected]));
+    assert_eq!(result.errors[0].id, ids::METRIC_NAME_INVALID);
+}
+
+#[test]
+fn exemplars_are_dropped_and_histograms_counted() {
+    let mut one = series(&[("__name__", "up")], &[NOW_MS]);
+    one.exemplars.push(Exemplar {
+        labels: vec![Label::new("trace_id", "abc")],
+        value: 1.0,
+        timestamp: NOW_MS,
+    });
+    one.histograms.push(vec![0x08, 0x01]);
+    let only_histograms = TimeSeries {
+        histograms: vec![vec![0x08, 0x01]],
+        ..series(&[("__name__", "latency")], &[])
+    };
+    let result = validate_request(
+        &Limits::default(),
+        now(),
+        request(vec![one, only_histograms]),
+    );
+    assert_eq!(result.dropped_exemplars, 1);
+    assert_eq!(result.ignored_histograms, 2);
+    assert_eq!(
+        result.series.len(),
+        1,
+        "a series without samples is not stored"
+    );
+    assert!(result.errors.is_empty());
+}
+
+#[test]
+fn times_before_the_epoch_do_not_overflow() {
+    let before = UNIX_EPOCH - Duration::from_secs(1);
+    let result = validate_request(
+        &Limits::default(),
+        before,
+        request(vec![series(&[("__name__", "up")], &[i64::MIN, i64::MAX])]),
+    );
+    assert_eq!(result.errors[0].id, ids::TOO_FAR_IN_FUTURE);
+}
