@@ -167,10 +167,19 @@ pub async fn serve(prepared: Arc<Prepared>, order: Vec<String>) -> Result<(), St
         "mimir-host listening"
     );
 
+    let mut signals = Signals::new()?;
     let (exited, mut exits) = mpsc::unbounded_channel();
-    let mut failure = start_all(&services, &exited).await;
-    if failure.is_none() {
-        failure = wait_for_end(&services, &mut exits).await;
+    let mut failure = None;
+    let mut signalled = false;
+    tokio::select! {
+        started = start_all(&services, &exited) => failure = started,
+        signal = signals.recv() => {
+            tracing::info!(%signal, "shutting down during start-up");
+            signalled = true;
+        }
+    }
+    if failure.is_none() && !signalled {
+        failure = wait_for_end(&services, &mut exits, &mut signals).await;
     }
     stop_all(&services, shutdown_timeout).await;
     close_servers.send_replace(true);
@@ -221,9 +230,10 @@ async fn start_all(
 async fn wait_for_end(
     services: &[Arc<Service>],
     exits: &mut mpsc::UnboundedReceiver<Exit>,
+    signals: &mut Signals,
 ) -> Option<String> {
     tokio::select! {
-        signal = shutdown_signal() => {
+        signal = signals.recv() => {
             tracing::info!(%signal, "shutting down");
             None
         }
@@ -277,20 +287,28 @@ async fn stop_all(services: &[Arc<Service>], timeout: Duration) {
     }
 }
 
-async fn shutdown_signal() -> &'static str {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+/// SIGINT and SIGTERM, listened to from the start so none is missed between phases.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, String> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|error| format!("cannot listen for {name}: {error}"))
+        };
+        Ok(Signals {
+            interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+            terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        () = terminate => "SIGTERM",
     }
 }

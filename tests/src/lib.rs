@@ -286,3 +286,42 @@ pub fn get_with(url: &str, headers: &[(&str, &str)]) -> Result<(u16, String), St
         .map_err(|error| error.to_string())?;
     Ok((status, body))
 }
+
+/// Another program the tests run (Prometheus, …), killed when dropped.
+pub struct ExternalProcess {
+    child: Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl ExternalProcess {
+    /// Starts `program` with `args` in a fresh temporary directory (its cwd), output to `out.log`.
+    pub fn start(program: &str, args: &[String], dir: tempfile::TempDir) -> ExternalProcess {
+        let log = std::fs::File::create(dir.path().join("out.log"))
+            .unwrap_or_else(|error| panic!("cannot create the log: {error}"));
+        let stderr = log
+            .try_clone()
+            .unwrap_or_else(|error| panic!("cannot share the log: {error}"));
+        let child = Command::new(program)
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("cannot start {program}: {error} (the test command installs it)")
+            });
+        ExternalProcess { child, dir }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("out.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for ExternalProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -256,7 +256,14 @@ impl Component for Ingester {
     }
 
     async fn start(&self) -> Result<(), Error> {
-        self.lifecycler.set_state(InstanceState::Joining).await?;
+        // The KV may live in another process that is not up yet: keep trying, as Mimir's
+        // lifecycler does. The host stops waiting on SIGTERM.
+        let mut backoff = Duration::from_millis(100);
+        while let Err(error) = self.lifecycler.set_state(InstanceState::Joining).await {
+            tracing::warn!(%error, "cannot join the ingester ring yet; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
         let tenants = Arc::clone(&self.tenants);
         let overrides = Arc::clone(&self.overrides);
         let opened = tenants.open_existing(&overrides).await?;

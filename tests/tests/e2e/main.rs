@@ -8,4 +8,5 @@ mod lifecycle;
 mod loader;
 mod logs;
 mod panics;
+mod prometheus;
 mod write_path;

@@ -458,3 +458,102 @@ fn a_runtime_config_change_takes_effect_without_restart() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_replication_factor_above_the_ingester_count_names_the_flag() {
+    let plugins = PluginDir::write_path();
+    let data = tempfile::tempdir().expect("temp dir");
+    let host = write_path(
+        &plugins,
+        data.path(),
+        &["-ingester.ring.replication-factor=3".to_string()],
+    );
+    let (status, body) = push(
+        &base(&host),
+        Some("t"),
+        &[(&[("__name__", "m")], &[(now_ms(), 1.0)])],
+    );
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("-ingester.ring.replication-factor"), "{body}");
+}
+
+#[test]
+fn three_replicas_survive_one_ingester_down_but_not_two() {
+    use mimir_tests::free_port;
+    let distributor_plugins = PluginDir::new().with("mimir_distributor", "libmimir_distributor.so");
+    let ingester_plugins = PluginDir::new().with("mimir_ingester", "libmimir_ingester.so");
+    let (http0, grpc0) = (free_port(), free_port());
+    let kv = format!("127.0.0.1:{grpc0}");
+    let mut ingesters = Vec::new();
+    let mut dirs = Vec::new();
+    for index in 0..3 {
+        let data = tempfile::tempdir().expect("temp dir");
+        let ingester = HostProcess::start(&[
+            ingester_plugins.flag(),
+            "-target=ingester".to_string(),
+            format!("-instance-id=ingester-{index}"),
+            format!("-ingester.data-dir={}", data.path().display()),
+            format!("-bus.peers=kv={kv}"),
+        ]);
+        dirs.push(data);
+        ingesters.push(ingester);
+    }
+    let mut distributor = HostProcess::start_on(
+        &[
+            distributor_plugins.flag(),
+            "-target=distributor".to_string(),
+            "-ingester.ring.replication-factor=3".to_string(),
+            format!("-bus.peers=ingester={}", ingesters[0].grpc_address()),
+        ],
+        http0,
+        grpc0,
+    );
+    distributor.wait_ready(READY);
+    for ingester in &mut ingesters {
+        ingester.wait_ready(READY);
+    }
+    // Every ingester has joined the ring held by the distributor's process.
+    let deadline = std::time::Instant::now() + READY;
+    let t = now_ms();
+    loop {
+        let (status, body) = push(
+            &base(&distributor),
+            Some("ha"),
+            &[(&[("__name__", "first")], &[(t, 1.0)])],
+        );
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{status} {body}\n{}",
+            distributor.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for ingester in &ingesters {
+        assert_eq!(
+            samples(ingester, "ha", "first"),
+            vec![(t, 1.0)],
+            "replicated to every ingester"
+        );
+    }
+
+    ingesters[2].kill9();
+    let (status, body) = push(
+        &base(&distributor),
+        Some("ha"),
+        &[(&[("__name__", "second")], &[(t, 2.0)])],
+    );
+    assert_eq!(status, 200, "two of three is a quorum: {body}");
+    assert_eq!(samples(&ingesters[0], "ha", "second"), vec![(t, 2.0)]);
+    assert_eq!(samples(&ingesters[1], "ha", "second"), vec![(t, 2.0)]);
+
+    ingesters[1].kill9();
+    let (status, body) = push(
+        &base(&distributor),
+        Some("ha"),
+        &[(&[("__name__", "third")], &[(t, 3.0)])],
+    );
+    assert!(status >= 500, "one of three is no quorum: {status} {body}");
+}
