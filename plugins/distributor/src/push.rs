@@ -134,10 +134,29 @@ pub async fn distribute(
         }
     }
     let meta = CallMeta::for_tenant(tenant, Some(timeout));
+    // Each series is cloned for all but the last ingester it goes to, and moved to that one.
+    let mut uses: Vec<usize> = vec![0; series.len()];
+    for indexes in per_ingester.values() {
+        for index in indexes {
+            uses[*index] += 1;
+        }
+    }
+    let total = series.len();
+    let mut series: Vec<Option<Series>> = series.into_iter().map(Some).collect();
     let mut calls = JoinSet::new();
     for (addr, indexes) in per_ingester {
+        let mut batch = Vec::with_capacity(indexes.len());
+        for index in &indexes {
+            uses[*index] -= 1;
+            let one = if uses[*index] == 0 {
+                series[*index].take()
+            } else {
+                series[*index].clone()
+            };
+            batch.extend(one);
+        }
         let request = PushRequest {
-            series: indexes.iter().map(|i| series[*i].clone()).collect(),
+            series: batch,
             metadata: metadata.clone(),
         };
         let client = client.clone();
@@ -147,7 +166,7 @@ pub async fn distribute(
             (addr, indexes, reply)
         });
     }
-    let mut succeeded = vec![0usize; series.len()];
+    let mut succeeded = vec![0usize; total];
     let mut client_error: Option<String> = None;
     let mut server_error: Option<Error> = None;
     while let Some(joined) = calls.join_next().await {

@@ -125,8 +125,16 @@ impl TenantDb {
             let mut log: Vec<(u8, Vec<u8>)> = Vec::new();
             let mut accepted: Vec<(SeriesRef, i64, f64)> = Vec::new();
             for (index, series) in request.series.into_iter().enumerate() {
-                let labels = Labels::from_pairs(series.labels.iter().map(|l| (&l.name, &l.value)));
-                let series_ref = match self.series_ref(&labels, max_series, &mut log) {
+                let pairs: Vec<(&str, &str)> = series
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.as_str(), l.value.as_str()))
+                    .collect();
+                let found = match self.head.series_ref_for_pairs(&pairs) {
+                    Some(series_ref) => Ok(series_ref),
+                    None => self.create_series(&Labels::from_pairs(pairs), max_series, &mut log),
+                };
+                let series_ref = match found {
                     Ok(series_ref) => series_ref,
                     Err(error) => {
                         errors.push(push_error(index, &error));
@@ -182,7 +190,7 @@ impl TenantDb {
     }
 
     /// The series' ref, creating it (and logging its record) when new.
-    fn series_ref(
+    fn create_series(
         &self,
         labels: &Labels,
         max_series: usize,

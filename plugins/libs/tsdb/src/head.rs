@@ -75,6 +75,8 @@ pub struct SelectPage {
 struct Index {
     refs: HashMap<Labels, SeriesRef>,
     labels: HashMap<SeriesRef, Labels>,
+    /// `Labels::stable_hash` → refs, to find a series from borrowed label pairs.
+    by_hash: HashMap<u64, Vec<SeriesRef>>,
     postings: Postings,
     interner: Interner,
     /// The ref the next created series gets.
@@ -85,6 +87,10 @@ impl Index {
     fn insert(&mut self, series_ref: SeriesRef, labels: &Labels) -> Labels {
         let shared = self.interner.intern_labels(labels);
         self.refs.insert(shared.clone(), series_ref);
+        self.by_hash
+            .entry(shared.stable_hash())
+            .or_default()
+            .push(series_ref);
         self.labels.insert(series_ref, shared.clone());
         self.postings.add(series_ref, &shared);
         self.next_ref = self.next_ref.max(series_ref.saturating_add(1));
@@ -94,6 +100,13 @@ impl Index {
     fn remove(&mut self, series_ref: SeriesRef) {
         if let Some(labels) = self.labels.remove(&series_ref) {
             self.refs.remove(&labels);
+            let hash = labels.stable_hash();
+            if let Some(refs) = self.by_hash.get_mut(&hash) {
+                refs.retain(|r| *r != series_ref);
+                if refs.is_empty() {
+                    self.by_hash.remove(&hash);
+                }
+            }
             self.postings.remove(series_ref, &labels);
         }
     }
@@ -174,6 +187,23 @@ impl Head {
     /// The ref of an existing series.
     pub fn series_ref(&self, labels: &Labels) -> Option<SeriesRef> {
         self.index.read().refs.get(labels).copied()
+    }
+
+    /// The ref of the series with exactly these label pairs (sorted by name, no empty value),
+    /// without building a label set; `None` when there is none.
+    pub fn series_ref_for_pairs(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
+        let hash = Labels::stable_hash_of_pairs(pairs.iter().copied());
+        let index = self.index.read();
+        let candidates = index.by_hash.get(&hash)?;
+        candidates.iter().copied().find(|series_ref| {
+            index.labels.get(series_ref).is_some_and(|labels| {
+                labels.len() == pairs.len()
+                    && labels
+                        .iter()
+                        .zip(pairs)
+                        .all(|(label, (name, value))| &*label.name == *name && &*label.value == *value)
+            })
+        })
     }
 
     /// The labels of an existing series.

@@ -111,6 +111,12 @@ impl Labels {
     /// `name 0xff value 0xff` for each label (0xff never occurs in UTF-8, so `{a="bc"}` and
     /// `{ab="c"}` differ).
     pub fn stable_hash(&self) -> u64 {
+        Self::stable_hash_of_pairs(self.iter().map(|l| (&*l.name, &*l.value)))
+    }
+
+    /// [`Labels::stable_hash`] of pairs that are already sorted by name with no empty value,
+    /// without building a label set (the ingester's lookup of series it already has).
+    pub fn stable_hash_of_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> u64 {
         const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
         const PRIME: u64 = 0x0000_0100_0000_01b3;
         let mut hash = OFFSET_BASIS;
@@ -120,10 +126,10 @@ impl Labels {
                 hash = hash.wrapping_mul(PRIME);
             }
         };
-        for label in self.iter() {
-            feed(label.name.as_bytes());
+        for (name, value) in pairs {
+            feed(name.as_bytes());
             feed(&[0xff]);
-            feed(label.value.as_bytes());
+            feed(value.as_bytes());
             feed(&[0xff]);
         }
         hash

@@ -443,3 +443,15 @@ fn concurrent_appends_to_disjoint_series_are_all_visible() {
     assert!(page.series.windows(2).all(|w| w[0].labels < w[1].labels));
     assert_eq!((h.min_time(), h.max_time()), (Some(0), Some(299)));
 }
+
+#[test]
+fn series_are_found_from_borrowed_pairs() {
+    let h = head(0, 0);
+    let (a, _) = h.get_or_create_series(Labels::from_pairs([("__name__", "up"), ("job", "a")])).unwrap();
+    assert_eq!(h.series_ref_for_pairs(&[("__name__", "up"), ("job", "a")]), Some(a));
+    assert_eq!(h.series_ref_for_pairs(&[("__name__", "up"), ("job", "b")]), None);
+    assert_eq!(h.series_ref_for_pairs(&[("__name__", "up")]), None);
+    h.append(a, 1, 1.0).unwrap();
+    assert_eq!(h.truncate_before(10), 1);
+    assert_eq!(h.series_ref_for_pairs(&[("__name__", "up"), ("job", "a")]), None);
+}
