@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .bytes(".mimir.ingester.v1.LabelPair")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -17,6 +17,7 @@ pub mod examples {
     tonic::include_proto!("mimir.examples.v1");
 }
 
+pub use bytes;
 pub use prost::{self, Message};
 
 /// The host's key-value service (bus destination `kv`).

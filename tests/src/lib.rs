@@ -53,8 +53,22 @@ pub fn library(lib_name: &str) -> PathBuf {
     )))
 }
 
-/// A free loopback port (bound, then released).
+/// A free loopback port for a server a test starts. Ports come from a block of this test
+/// process' own below the kernel's ephemeral range (32768+), so that neither another test process
+/// nor an outgoing connection takes the port between this check and the server's bind.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const BLOCK: u16 = 16;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let blocks = (32_000 - 10_000) / u32::from(BLOCK);
+    let block = u16::try_from(std::process::id() % blocks).unwrap_or(0);
+    let base = 10_000 + block * BLOCK;
+    for _ in 0..BLOCK {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % BLOCK;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())

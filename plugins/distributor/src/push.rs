@@ -109,12 +109,7 @@ pub async fn distribute(
     let mut per_ingester: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut needed = Vec::with_capacity(series.len());
     for (index, one) in series.iter().enumerate() {
-        let key = shard_by_all_labels(
-            tenant,
-            one.labels
-                .iter()
-                .map(|l| (l.name.as_str(), l.value.as_str())),
-        );
+        let key = shard_by_all_labels(tenant, one.labels.iter().map(|l| (&l.name, &l.value)));
         let set = ring
             .get(key, replication_factor, now_ms, timeout_ms)
             .map_err(|error| Error::unavailable(error.to_string()))?;

@@ -87,7 +87,8 @@ impl Ingester {
             return Err(Error::unavailable("ingester is shutting down"));
         }
         let tenant = tenant_of(&request.meta)?.to_string();
-        let push: PushRequest = request.decode()?;
+        // Decoding from `Bytes` slices the payload for every label instead of allocating.
+        let push = PushRequest::decode(mimir_proto::bytes::Bytes::from(request.payload))?;
         let limits = self.overrides.for_tenant(&tenant);
         let db = self.tenants.get_or_open(&tenant, &limits).await?;
         let max_series = self.local_series_limit(&limits).await;

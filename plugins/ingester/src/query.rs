@@ -36,8 +36,8 @@ fn wire_labels(labels: &Labels) -> Vec<LabelPair> {
     labels
         .iter()
         .map(|l| LabelPair {
-            name: l.name.to_string(),
-            value: l.value.to_string(),
+            name: l.name.as_bytes().to_vec().into(),
+            value: l.value.as_bytes().to_vec().into(),
         })
         .collect()
 }

@@ -125,11 +125,22 @@ impl TenantDb {
             let mut log: Vec<(u8, Vec<u8>)> = Vec::new();
             let mut accepted: Vec<(SeriesRef, i64, f64)> = Vec::new();
             for (index, series) in request.series.into_iter().enumerate() {
-                let pairs: Vec<(&str, &str)> = series
+                let pairs: Option<Vec<(&str, &str)>> = series
                     .labels
                     .iter()
-                    .map(|l| (l.name.as_str(), l.value.as_str()))
+                    .map(|l| {
+                        let name = std::str::from_utf8(&l.name).ok()?;
+                        Some((name, std::str::from_utf8(&l.value).ok()?))
+                    })
                     .collect();
+                let Some(pairs) = pairs else {
+                    errors.push(PushError {
+                        series_index: u32::try_from(index).unwrap_or(u32::MAX),
+                        status: 400,
+                        message: "received a series whose labels are not valid UTF-8".to_string(),
+                    });
+                    continue;
+                };
                 let found = match self.head.series_ref_for_pairs(&pairs) {
                     Some(series_ref) => Ok(series_ref),
                     None => self.create_series(&Labels::from_pairs(pairs), max_series, &mut log),

@@ -61,20 +61,22 @@ fn prometheus_remote_writes_and_the_ingester_has_its_samples() {
         std::thread::sleep(Duration::from_millis(500));
     };
     assert_eq!(up.len(), 1);
-    let labels: Vec<(&str, &str)> = up[0]
+    let labels: Vec<(String, String)> = up[0]
         .labels
         .iter()
-        .map(|l| (l.name.as_str(), l.value.as_str()))
+        .map(|l| {
+            let text = |b: &[u8]| std::str::from_utf8(b).expect("UTF-8").to_string();
+            (text(&l.name), text(&l.value))
+        })
         .collect();
     let instance = format!("127.0.0.1:{prometheus_port}");
-    assert_eq!(
-        labels,
-        vec![
-            ("__name__", "up"),
-            ("instance", instance.as_str()),
-            ("job", "prometheus")
-        ]
-    );
+    let expected = [
+        ("__name__", "up"),
+        ("instance", instance.as_str()),
+        ("job", "prometheus"),
+    ]
+    .map(|(n, v)| (n.to_string(), v.to_string()));
+    assert_eq!(labels, expected);
     assert!(up[0].samples.iter().all(|s| s.value == 1.0));
     assert!(
         up[0]

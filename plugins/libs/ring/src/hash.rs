@@ -14,14 +14,14 @@ pub fn fnv32a(mut hash: u32, bytes: &[u8]) -> u32 {
 }
 
 /// The ring key of a series: tenant, then each label's name and value (labels sorted by name).
-pub fn shard_by_all_labels<'a>(
+pub fn shard_by_all_labels<N: AsRef<[u8]>, V: AsRef<[u8]>>(
     tenant: &str,
-    labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    labels: impl IntoIterator<Item = (N, V)>,
 ) -> u32 {
     let mut hash = fnv32a(FNV_OFFSET, tenant.as_bytes());
     for (name, value) in labels {
-        hash = fnv32a(hash, name.as_bytes());
-        hash = fnv32a(hash, value.as_bytes());
+        hash = fnv32a(hash, name.as_ref());
+        hash = fnv32a(hash, value.as_ref());
     }
     hash
 }

@@ -198,10 +198,9 @@ impl Head {
         candidates.iter().copied().find(|series_ref| {
             index.labels.get(series_ref).is_some_and(|labels| {
                 labels.len() == pairs.len()
-                    && labels
-                        .iter()
-                        .zip(pairs)
-                        .all(|(label, (name, value))| &*label.name == *name && &*label.value == *value)
+                    && labels.iter().zip(pairs).all(|(label, (name, value))| {
+                        &*label.name == *name && &*label.value == *value
+                    })
             })
         })
     }

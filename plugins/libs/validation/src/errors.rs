@@ -252,7 +252,9 @@ fn flag_list(flags: &[&str]) -> String {
 /// `{name="quoted value", ...}` in their current order, or `{}` when there is nothing at all.
 pub(crate) fn format_series(labels: &[Label]) -> Vec<u8> {
     let mut out = Vec::new();
-    let metric_index = labels.iter().position(|label| label.name == b"__name__");
+    let metric_index = labels
+        .iter()
+        .position(|label| label.name[..] == b"__name__"[..]);
     if let Some(index) = metric_index {
         out.extend_from_slice(&labels[index].value);
     }

@@ -43,18 +43,18 @@ pub struct TimeSeries {
 /// `prometheus.Label`; `string` fields in prompb, raw bytes here (see the module docs).
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct Label {
-    #[prost(bytes = "vec", tag = "1")]
-    pub name: Vec<u8>,
-    #[prost(bytes = "vec", tag = "2")]
-    pub value: Vec<u8>,
+    #[prost(bytes = "bytes", tag = "1")]
+    pub name: bytes::Bytes,
+    #[prost(bytes = "bytes", tag = "2")]
+    pub value: bytes::Bytes,
 }
 
 impl Label {
     /// A label from UTF-8 text.
     pub fn new(name: &str, value: &str) -> Self {
         Self {
-            name: name.as_bytes().to_vec(),
-            value: value.as_bytes().to_vec(),
+            name: bytes::Bytes::copy_from_slice(name.as_bytes()),
+            value: bytes::Bytes::copy_from_slice(value.as_bytes()),
         }
     }
 }
@@ -132,7 +132,8 @@ pub fn decode_write_request(body: &[u8], max_size: usize) -> Result<WriteRequest
         .decompress(body, &mut decompressed)
         .map_err(|error| invalid_snappy("decompress snappy", &error))?;
     decompressed.truncate(written);
-    WriteRequest::decode(decompressed.as_slice()).map_err(|error| ValidationError {
+    // Decoding from `Bytes` makes every label a slice of one buffer: no allocation per label.
+    WriteRequest::decode(bytes::Bytes::from(decompressed)).map_err(|error| ValidationError {
         id: ids::INVALID_PROTOBUF,
         status: STATUS_BAD_REQUEST,
         message: error.to_string(),

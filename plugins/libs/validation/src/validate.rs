@@ -34,8 +34,9 @@ mod tests;
 /// A series that passed validation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValidSeries {
-    /// Labels sorted by name, none with an empty value, names unique.
-    pub labels: Vec<(String, String)>,
+    /// Labels sorted by name, none with an empty value, names unique; valid UTF-8 (slices of the
+    /// request buffer).
+    pub labels: Vec<(bytes::Bytes, bytes::Bytes)>,
     /// `(timestamp in ms, value)` in request order, timestamps unique.
     pub samples: Vec<(i64, f64)>,
 }
@@ -159,7 +160,7 @@ fn check_labels<'a>(limits: &Limits, labels: &'a [Label]) -> Result<&'a [u8], Va
     let Some(metric_name) = labels
         .iter()
         .find(|label| label.name == METRIC_NAME_LABEL.as_bytes())
-        .map(|label| label.value.as_slice())
+        .map(|label| &label.value[..])
     else {
         return Err(Message::new("received series has no metric name")
             .finish(ids::MISSING_METRIC_NAME, STATUS_BAD_REQUEST));
@@ -197,8 +198,8 @@ fn check_labels<'a>(limits: &Limits, labels: &'a [Label]) -> Result<&'a [u8], Va
 
     let mut previous_name: &[u8] = b"";
     for label in labels {
-        let name = label.name.as_slice();
-        let value = label.value.as_slice();
+        let name = &label.name[..];
+        let value = &label.value[..];
         if !scheme.is_valid_label_name(name) {
             return Err(Message::new("received a series with an invalid label: '")
                 .truncated(name)
@@ -361,16 +362,16 @@ fn sample_out_of_bounds(bound: Bound, timestamp: i64, metric_name: &[u8]) -> Val
     .finish_per_tenant(id, STATUS_BAD_REQUEST, &[flag])
 }
 
-/// Validated labels as text, or `None` if one is not UTF-8, which `check_labels` rules out
-/// (legacy names are ASCII; UTF-8 names and every value are checked).
-fn into_strings(labels: Vec<Label>) -> Option<Vec<(String, String)>> {
+/// Validated labels as (name, value) byte strings that are UTF-8, or `None` if one is not, which
+/// `check_labels` rules out (legacy names are ASCII; UTF-8 names and every value are checked).
+/// They stay slices of the request buffer: no copy.
+fn into_strings(labels: Vec<Label>) -> Option<Vec<(bytes::Bytes, bytes::Bytes)>> {
     labels
         .into_iter()
         .map(|label| {
-            Some((
-                String::from_utf8(label.name).ok()?,
-                String::from_utf8(label.value).ok()?,
-            ))
+            std::str::from_utf8(&label.name).ok()?;
+            std::str::from_utf8(&label.value).ok()?;
+            Some((label.name, label.value))
         })
         .collect()
 }

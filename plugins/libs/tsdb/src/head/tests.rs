@@ -447,11 +447,22 @@ fn concurrent_appends_to_disjoint_series_are_all_visible() {
 #[test]
 fn series_are_found_from_borrowed_pairs() {
     let h = head(0, 0);
-    let (a, _) = h.get_or_create_series(Labels::from_pairs([("__name__", "up"), ("job", "a")])).unwrap();
-    assert_eq!(h.series_ref_for_pairs(&[("__name__", "up"), ("job", "a")]), Some(a));
-    assert_eq!(h.series_ref_for_pairs(&[("__name__", "up"), ("job", "b")]), None);
+    let (a, _) = h
+        .get_or_create_series(Labels::from_pairs([("__name__", "up"), ("job", "a")]))
+        .unwrap();
+    assert_eq!(
+        h.series_ref_for_pairs(&[("__name__", "up"), ("job", "a")]),
+        Some(a)
+    );
+    assert_eq!(
+        h.series_ref_for_pairs(&[("__name__", "up"), ("job", "b")]),
+        None
+    );
     assert_eq!(h.series_ref_for_pairs(&[("__name__", "up")]), None);
     h.append(a, 1, 1.0).unwrap();
     assert_eq!(h.truncate_before(10), 1);
-    assert_eq!(h.series_ref_for_pairs(&[("__name__", "up"), ("job", "a")]), None);
+    assert_eq!(
+        h.series_ref_for_pairs(&[("__name__", "up"), ("job", "a")]),
+        None
+    );
 }

@@ -173,8 +173,8 @@ fn cases() -> Vec<Case> {
                 vec![
                     Label::new("__name__", "up"),
                     Label {
-                        name: b"\xff".to_vec(),
-                        value: b"x".to_vec(),
+                        name: b"\xff".to_vec().into(),
+                        value: b"x".to_vec().into(),
                     },
                 ],
                 &[NOW_MS],
@@ -205,8 +205,8 @@ fn cases() -> Vec<Case> {
                 vec![
                     Label::new("__name__", "up"),
                     Label {
-                        name: b"a".to_vec(),
-                        value: b"\xff\xfeok".to_vec(),
+                        name: b"a".to_vec().into(),
+                        value: b"\xff\xfeok".to_vec().into(),
                     },
                 ],
                 &[NOW_MS],
@@ -335,7 +335,7 @@ fn a_mixed_request_keeps_the_good_series_and_reports_the_bad_in_order() {
     let names: Vec<&str> = result
         .series
         .iter()
-        .map(|s| s.labels[0].1.as_str())
+        .map(|s| std::str::from_utf8(&s.labels[0].1).unwrap())
         .collect();
     assert_eq!(names, ["good_one", "good_two"]);
     let ids_in_order: Vec<&str> = result.errors.iter().map(|error| error.id).collect();
@@ -375,7 +375,7 @@ fn labels_are_sorted_and_empty_values_removed_not_rejected() {
     );
     assert!(result.errors.is_empty(), "{:?}", result.errors);
     let expected = [("Job", "x"), ("__name__", "up"), ("zone", "eu")]
-        .map(|(name, value)| (name.to_owned(), value.to_owned()));
+        .map(|(name, value)| (bytes::Bytes::from(name), bytes::Bytes::from(value)));
     assert_eq!(result.series[0].labels, expected);
     assert!(
         result
