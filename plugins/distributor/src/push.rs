@@ -105,19 +105,28 @@ pub async fn distribute(
     let timeout_ms = i64::try_from(heartbeat_timeout.as_millis()).unwrap_or(i64::MAX);
     let metadata = wire_metadata(&request.metadata);
     let series: Vec<Series> = request.series.into_iter().map(wire_series).collect();
-    // Per ingester: the indexes of the series it must store. Per series: successes it needs.
-    let mut per_ingester: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // Per ingester (by ring index): the indexes of the series it must store. Per series: the
+    // successes it needs.
+    let health = ring.health(now_ms, timeout_ms);
+    let mut per_instance: Vec<Vec<usize>> = vec![Vec::new(); ring.len()];
     let mut needed = Vec::with_capacity(series.len());
+    let mut replicas = Vec::with_capacity(replication_factor);
     for (index, one) in series.iter().enumerate() {
         let key = shard_by_all_labels(tenant, one.labels.iter().map(|l| (&l.name, &l.value)));
-        let set = ring
-            .get(key, replication_factor, now_ms, timeout_ms)
+        let max_errors = ring
+            .replicas_into(key, replication_factor, &health, &mut replicas)
             .map_err(|error| Error::unavailable(error.to_string()))?;
-        needed.push(set.instances.len().saturating_sub(set.max_errors));
-        for (_, addr) in set.instances {
-            per_ingester.entry(addr).or_default().push(index);
+        needed.push(replicas.len().saturating_sub(max_errors));
+        for instance in &replicas {
+            per_instance[*instance].push(index);
         }
     }
+    let mut per_ingester: BTreeMap<String, Vec<usize>> = per_instance
+        .into_iter()
+        .enumerate()
+        .filter(|(_, indexes)| !indexes.is_empty())
+        .map(|(instance, indexes)| (ring.addr(instance).to_string(), indexes))
+        .collect();
     if per_ingester.is_empty() && !metadata.is_empty() {
         // Metadata alone goes to one ingester of the ring.
         if let Some((_, addr)) = ring

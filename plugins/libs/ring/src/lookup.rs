@@ -1,8 +1,6 @@
 //! Finding the instances that own a key: walk the sorted tokens clockwise, collecting distinct
 //! instances (in distinct zones when zones are set) until the replication factor is reached.
 
-use std::collections::BTreeSet;
-
 use crate::desc::{InstanceDesc, InstanceState, RingDesc};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,15 +78,39 @@ impl Ring {
             && (heartbeat_timeout_ms <= 0 || now_ms - instance.heartbeat_ms <= heartbeat_timeout_ms)
     }
 
-    /// The replication set for `key`: `replication_factor` distinct instances clockwise from it,
-    /// of which at most `replication_factor - quorum` may be unhealthy.
-    pub fn get(
+    /// Health of every instance, by index (see [`Ring::addr`]), as of `now_ms`. Compute it once
+    /// per request and pass it to [`Ring::replicas_into`].
+    pub fn health(&self, now_ms: i64, heartbeat_timeout_ms: i64) -> Vec<bool> {
+        self.ids
+            .iter()
+            .map(|id| {
+                self.desc
+                    .instances
+                    .get(id)
+                    .is_some_and(|i| Self::healthy(i, now_ms, heartbeat_timeout_ms))
+            })
+            .collect()
+    }
+
+    /// Bus address of the instance at `index`.
+    pub fn addr(&self, index: usize) -> &str {
+        self.ids
+            .get(index)
+            .and_then(|id| self.desc.instances.get(id))
+            .map_or("", |i| i.addr.as_str())
+    }
+
+    /// The healthy instances (by index) that own `key`, into `out`, and how many of them may
+    /// fail: `replication_factor` distinct instances clockwise from the key (in distinct zones when
+    /// zones are set), of which at most `replication_factor - quorum` may be unhealthy.
+    pub fn replicas_into(
         &self,
         key: u32,
         replication_factor: usize,
-        now_ms: i64,
-        heartbeat_timeout_ms: i64,
-    ) -> Result<ReplicationSet, RingError> {
+        health: &[bool],
+        out: &mut Vec<usize>,
+    ) -> Result<usize, RingError> {
+        out.clear();
         if self.tokens.is_empty() {
             return Err(RingError::Empty);
         }
@@ -99,50 +121,63 @@ impl Ring {
             });
         }
         let start = self.tokens.partition_point(|(token, _)| *token < key);
-        let mut chosen: Vec<usize> = Vec::with_capacity(replication_factor);
-        let mut zones: BTreeSet<&str> = BTreeSet::new();
+        let mut chosen = 0usize;
+        let mut unhealthy: Vec<usize> = Vec::new();
+        let mut zones: Vec<&str> = Vec::new();
         for offset in 0..self.tokens.len() {
-            if chosen.len() == replication_factor {
+            if chosen == replication_factor {
                 break;
             }
             let (_, index) = self.tokens[(start + offset) % self.tokens.len()];
-            if chosen.contains(&index) {
+            if out.contains(&index) || unhealthy.contains(&index) {
                 continue;
             }
             let Some(instance) = self.desc.instances.get(&self.ids[index]) else {
                 continue;
             };
-            if !instance.zone.is_empty() && !zones.insert(instance.zone.as_str()) {
-                continue;
+            if !instance.zone.is_empty() {
+                if zones.contains(&instance.zone.as_str()) {
+                    continue;
+                }
+                zones.push(instance.zone.as_str());
             }
-            chosen.push(index);
+            chosen += 1;
+            if health.get(index).copied().unwrap_or(false) {
+                out.push(index);
+            } else {
+                unhealthy.push(index);
+            }
         }
         let quorum = replication_factor / 2 + 1;
         let max_errors = replication_factor.saturating_sub(quorum);
-        let mut healthy = Vec::with_capacity(chosen.len());
-        let mut unhealthy = Vec::new();
-        for index in chosen {
-            let id = &self.ids[index];
-            let Some(instance) = self.desc.instances.get(id) else {
-                continue;
-            };
-            if Self::healthy(instance, now_ms, heartbeat_timeout_ms) {
-                healthy.push((id.clone(), instance.addr.clone()));
-            } else {
-                unhealthy.push(id.clone());
-            }
-        }
         if unhealthy.len() > max_errors {
+            let names: Vec<&str> = unhealthy.iter().map(|i| self.ids[*i].as_str()).collect();
             return Err(RingError::TooManyUnhealthy {
                 quorum,
-                live: healthy.len(),
-                unhealthy: unhealthy.join(", "),
+                live: out.len(),
+                unhealthy: names.join(", "),
             });
         }
-        let tolerated = max_errors - unhealthy.len();
+        Ok(max_errors - unhealthy.len())
+    }
+
+    /// The replication set for `key` (see [`Ring::replicas_into`]).
+    pub fn get(
+        &self,
+        key: u32,
+        replication_factor: usize,
+        now_ms: i64,
+        heartbeat_timeout_ms: i64,
+    ) -> Result<ReplicationSet, RingError> {
+        let health = self.health(now_ms, heartbeat_timeout_ms);
+        let mut indexes = Vec::with_capacity(replication_factor);
+        let max_errors = self.replicas_into(key, replication_factor, &health, &mut indexes)?;
         Ok(ReplicationSet {
-            instances: healthy,
-            max_errors: tolerated,
+            instances: indexes
+                .into_iter()
+                .map(|i| (self.ids[i].clone(), self.addr(i).to_string()))
+                .collect(),
+            max_errors,
         })
     }
 
@@ -163,6 +198,8 @@ impl Ring {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
     use crate::desc::generate_tokens;
 

@@ -11,6 +11,8 @@
 //! stays valid when series are created or truncated between pages.
 
 use std::collections::{BTreeSet, HashMap};
+
+use crate::u64hash::U64Hash;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
@@ -74,9 +76,9 @@ pub struct SelectPage {
 #[derive(Debug, Default)]
 struct Index {
     refs: HashMap<Labels, SeriesRef>,
-    labels: HashMap<SeriesRef, Labels>,
+    labels: HashMap<SeriesRef, Labels, U64Hash>,
     /// `Labels::stable_hash` → refs, to find a series from borrowed label pairs.
-    by_hash: HashMap<u64, Vec<SeriesRef>>,
+    by_hash: HashMap<u64, Vec<SeriesRef>, U64Hash>,
     postings: Postings,
     interner: Interner,
     /// The ref the next created series gets.
@@ -121,7 +123,7 @@ impl Index {
     }
 }
 
-type Stripe = RwLock<HashMap<SeriesRef, MemSeries>>;
+type Stripe = RwLock<HashMap<SeriesRef, MemSeries, U64Hash>>;
 
 /// The in-memory TSDB head of one tenant. `Send + Sync`; every method takes `&self`.
 #[derive(Debug)]
@@ -144,7 +146,9 @@ impl Head {
                 next_ref: 1,
                 ..Index::default()
             }),
-            stripes: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+            stripes: (0..STRIPES)
+                .map(|_| RwLock::new(HashMap::default()))
+                .collect(),
             min_time: AtomicI64::new(i64::MAX),
             max_time: AtomicI64::new(i64::MIN),
         }
