@@ -13,7 +13,7 @@ mod tenant;
 mod tenants;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mimir_ingester_client::{IngesterConfig, parse_duration};
@@ -40,6 +40,8 @@ pub struct Ingester {
     tenants: Arc<Tenants>,
     lifecycler: Lifecycler,
     accepting: AtomicBool,
+    /// Instances in the ring, refreshed every heartbeat (for the local series limit).
+    ring_size: AtomicUsize,
     checkpoint_interval: Duration,
     retention: Duration,
     heartbeat_period: Duration,
@@ -91,25 +93,19 @@ impl Ingester {
         let push = PushRequest::decode(mimir_proto::bytes::Bytes::from(request.payload))?;
         let limits = self.overrides.for_tenant(&tenant);
         let db = self.tenants.get_or_open(&tenant, &limits).await?;
-        let max_series = self.local_series_limit(&limits).await;
+        let max_series = self.local_series_limit(&limits);
         let response = blocking(move || db.push(push, max_series)).await?;
         Ok(response.encode_to_vec())
     }
 
     /// This ingester's share of the tenant's global series limit: global × replication factor ÷
     /// ingesters in the ring, as Mimir computes it.
-    async fn local_series_limit(&self, limits: &Limits) -> usize {
+    fn local_series_limit(&self, limits: &Limits) -> usize {
         let global = limits.max_global_series_per_user;
         if global == 0 {
             return 0;
         }
-        let ingesters = self
-            .lifecycler
-            .ring()
-            .await
-            .map(|ring| ring.instances.len())
-            .unwrap_or(1)
-            .max(1);
+        let ingesters = self.ring_size.load(Ordering::Relaxed).max(1);
         let replication = self.config.replication_factor();
         (global * replication).div_ceil(ingesters)
     }
@@ -161,6 +157,15 @@ impl Ingester {
             other => Err(Error::not_found(format!(
                 "ingester has no bus method `{other}`"
             ))),
+        }
+    }
+
+    async fn refresh_ring_size(&self) {
+        match self.lifecycler.ring().await {
+            Ok(ring) => self
+                .ring_size
+                .store(ring.instances.len(), Ordering::Relaxed),
+            Err(error) => tracing::warn!(%error, "cannot read the ingester ring"),
         }
     }
 
@@ -253,6 +258,7 @@ impl Component for Ingester {
             tenants,
             lifecycler,
             accepting: AtomicBool::new(true),
+            ring_size: AtomicUsize::new(1),
         })
     }
 
@@ -269,13 +275,16 @@ impl Component for Ingester {
         let overrides = Arc::clone(&self.overrides);
         let opened = tenants.open_existing(&overrides).await?;
         tracing::info!(tenants = opened, "WAL replayed");
-        self.lifecycler.set_state(InstanceState::Active).await
+        self.lifecycler.set_state(InstanceState::Active).await?;
+        self.refresh_ring_size().await;
+        Ok(())
     }
 
     async fn run(&self) -> Result<(), Error> {
         let mut checkpoints = tokio::time::interval(self.checkpoint_interval);
         checkpoints.tick().await;
         let mut reloads = tokio::time::interval(self.overrides.reload_period());
+        let mut ring_reads = tokio::time::interval(self.heartbeat_period);
         let heartbeat = self.lifecycler.heartbeat_loop(self.heartbeat_period);
         tokio::pin!(heartbeat);
         loop {
@@ -286,6 +295,7 @@ impl Component for Ingester {
                         tracing::error!(%error, "WAL checkpoint failed");
                     }
                 }
+                _ = ring_reads.tick() => self.refresh_ring_size().await,
                 _ = reloads.tick() => {
                     if let Err(error) = self.overrides.reload() {
                         tracing::error!(%error, "cannot reload the runtime config; keeping the previous one");
