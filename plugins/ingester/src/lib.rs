@@ -11,6 +11,7 @@ mod query;
 mod records;
 mod tenant;
 mod tenants;
+mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -24,8 +25,8 @@ use mimir_plugin_sdk::{
 };
 use mimir_proto::Message;
 use mimir_proto::ingester::{
-    LabelNamesRequest, LabelValuesRequest, MetadataRequest, MetadataResponse, PushRequest,
-    QueryRequest, SeriesRequest,
+    LabelNamesRequest, LabelValuesRequest, MetadataRequest, MetadataResponse, QueryRequest,
+    SeriesRequest,
 };
 use mimir_ring::InstanceState;
 use mimir_validation::{AuthConfig, Limits, Overrides, RuntimeConfigSection};
@@ -89,12 +90,11 @@ impl Ingester {
             return Err(Error::unavailable("ingester is shutting down"));
         }
         let tenant = tenant_of(&request.meta)?.to_string();
-        // Decoding from `Bytes` slices the payload for every label instead of allocating.
-        let push = PushRequest::decode(mimir_proto::bytes::Bytes::from(request.payload))?;
+        let payload = request.payload;
         let limits = self.overrides.for_tenant(&tenant);
         let db = self.tenants.get_or_open(&tenant, &limits).await?;
         let max_series = self.local_series_limit(&limits);
-        let response = blocking(move || db.push(push, max_series)).await?;
+        let response = blocking(move || db.push(&payload, max_series)).await?;
         Ok(response.encode_to_vec())
     }
 

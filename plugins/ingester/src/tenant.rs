@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mimir_plugin_sdk::Error;
-use mimir_proto::ingester::{MetricMetadata, PushError, PushRequest, PushResponse};
+use mimir_proto::ingester::{MetricMetadata, PushError, PushResponse};
 use mimir_tsdb::{AppendError, AppendOutcome, Head, HeadConfig, Labels, SeriesRef};
 use mimir_wal::{FsyncPolicy, Wal, WalOptions};
 use parking_lot::Mutex;
 
 use crate::records::{self, SAMPLES, SERIES};
+use crate::wire;
 
 /// How a tenant's pushes become durable.
 #[derive(Debug, Clone, Copy)]
@@ -115,51 +116,45 @@ impl TenantDb {
         Ok((db, replayed))
     }
 
-    /// Stores a push. Series the head refuses are reported per series (400); the rest is stored and
-    /// durable when this returns. Blocking: call it from a blocking thread.
-    pub fn push(&self, request: PushRequest, max_series: usize) -> Result<PushResponse, Error> {
+    /// Stores a push (an encoded `PushRequest`). Series the head refuses are reported per series
+    /// (400); the rest is stored and durable when this returns. Blocking: call it from a blocking
+    /// thread.
+    pub fn push(&self, payload: &[u8], max_series: usize) -> Result<PushResponse, Error> {
         let mut errors = Vec::new();
         let accepted_samples;
+        let metadata;
         {
             let _order = self.order.lock();
             let mut log: Vec<(u8, Vec<u8>)> = Vec::new();
             let mut accepted: Vec<(SeriesRef, i64, f64)> = Vec::new();
-            for (index, series) in request.series.into_iter().enumerate() {
-                let pairs: Option<Vec<(&str, &str)>> = series
-                    .labels
-                    .iter()
-                    .map(|l| {
-                        let name = std::str::from_utf8(&l.name).ok()?;
-                        Some((name, std::str::from_utf8(&l.value).ok()?))
-                    })
-                    .collect();
-                let Some(pairs) = pairs else {
-                    errors.push(PushError {
-                        series_index: u32::try_from(index).unwrap_or(u32::MAX),
-                        status: 400,
-                        message: "received a series whose labels are not valid UTF-8".to_string(),
-                    });
-                    continue;
-                };
-                let found = match self.head.series_ref_for_pairs(&pairs) {
+            metadata = wire::for_each_series(payload, |index, series| {
+                let found = match self.head.series_ref_for_pairs(&series.labels) {
                     Some(series_ref) => Ok(series_ref),
-                    None => self.create_series(&Labels::from_pairs(pairs), max_series, &mut log),
+                    None => match utf8_labels(&series.labels) {
+                        Some(labels) => self.create_series(&labels, max_series, &mut log),
+                        None => {
+                            errors.push(PushError {
+                                series_index: u32::try_from(index).unwrap_or(u32::MAX),
+                                status: 400,
+                                message: "received a series whose labels are not valid UTF-8"
+                                    .to_string(),
+                            });
+                            return;
+                        }
+                    },
                 };
                 let series_ref = match found {
                     Ok(series_ref) => series_ref,
                     Err(error) => {
                         errors.push(push_error(index, &error));
-                        continue;
+                        return;
                     }
                 };
                 let mut first_error = None;
-                for sample in &series.samples {
-                    match self
-                        .head
-                        .append(series_ref, sample.timestamp_ms, sample.value)
-                    {
+                for (timestamp, value) in &series.samples {
+                    match self.head.append(series_ref, *timestamp, *value) {
                         Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder) => {
-                            accepted.push((series_ref, sample.timestamp_ms, sample.value));
+                            accepted.push((series_ref, *timestamp, *value));
                         }
                         Ok(AppendOutcome::Duplicate) => {}
                         Err(error) => {
@@ -170,7 +165,8 @@ impl TenantDb {
                 if let Some(error) = first_error {
                     errors.push(push_error(index, &error));
                 }
-            }
+            })
+            .map_err(|error| Error::bad_request(error.to_string()))?;
             accepted_samples = accepted.len() as u64;
             if !accepted.is_empty() {
                 log.push((SAMPLES, records::encode_samples(&accepted)));
@@ -188,10 +184,10 @@ impl TenantDb {
                 .sync()
                 .map_err(|error| storage_error("cannot sync the WAL", error))?;
         }
-        if !request.metadata.is_empty() {
-            let mut metadata = self.metadata.lock();
-            for entry in request.metadata {
-                metadata.insert(entry.metric_family_name.clone(), entry);
+        if !metadata.is_empty() {
+            let mut stored = self.metadata.lock();
+            for entry in metadata {
+                stored.insert(entry.metric_family_name.clone(), entry);
             }
         }
         Ok(PushResponse {
@@ -270,6 +266,18 @@ impl TenantDb {
         tracing::info!(tenant = %self.tenant, removed_series = removed, "WAL checkpoint written");
         Ok(())
     }
+}
+
+/// A label set from wire pairs, or `None` when one is not UTF-8.
+fn utf8_labels(pairs: &[(&[u8], &[u8])]) -> Option<Labels> {
+    let mut text = Vec::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        text.push((
+            std::str::from_utf8(name).ok()?,
+            std::str::from_utf8(value).ok()?,
+        ));
+    }
+    Some(Labels::from_pairs(text))
 }
 
 fn push_error(index: usize, error: &AppendError) -> PushError {

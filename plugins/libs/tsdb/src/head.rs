@@ -195,15 +195,20 @@ impl Head {
 
     /// The ref of the series with exactly these label pairs (sorted by name, no empty value),
     /// without building a label set; `None` when there is none.
-    pub fn series_ref_for_pairs(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
-        let hash = Labels::stable_hash_of_pairs(pairs.iter().copied());
+    pub fn series_ref_for_pairs<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        pairs: &[(N, V)],
+    ) -> Option<SeriesRef> {
+        let hash =
+            Labels::stable_hash_of_pairs(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
         let index = self.index.read();
         let candidates = index.by_hash.get(&hash)?;
         candidates.iter().copied().find(|series_ref| {
             index.labels.get(series_ref).is_some_and(|labels| {
                 labels.len() == pairs.len()
                     && labels.iter().zip(pairs).all(|(label, (name, value))| {
-                        &*label.name == *name && &*label.value == *value
+                        label.name.as_bytes() == name.as_ref()
+                            && label.value.as_bytes() == value.as_ref()
                     })
             })
         })

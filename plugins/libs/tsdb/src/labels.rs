@@ -116,7 +116,9 @@ impl Labels {
 
     /// [`Labels::stable_hash`] of pairs that are already sorted by name with no empty value,
     /// without building a label set (the ingester's lookup of series it already has).
-    pub fn stable_hash_of_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> u64 {
+    pub fn stable_hash_of_pairs<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> u64 {
         const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
         const PRIME: u64 = 0x0000_0100_0000_01b3;
         let mut hash = OFFSET_BASIS;
@@ -127,9 +129,9 @@ impl Labels {
             }
         };
         for (name, value) in pairs {
-            feed(name.as_bytes());
+            feed(name.as_ref());
             feed(&[0xff]);
-            feed(value.as_bytes());
+            feed(value.as_ref());
             feed(&[0xff]);
         }
         hash
