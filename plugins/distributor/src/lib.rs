@@ -5,6 +5,7 @@
 //! Like every component it depends only on the SDK, `mimir-proto` and `plugins/libs/*`.
 
 mod config;
+mod encode;
 mod push;
 mod ring_watcher;
 

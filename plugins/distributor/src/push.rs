@@ -1,15 +1,16 @@
 //! A remote-write request, from HTTP body to ingesters: tenant, decode, rate limit, validate, shard
 //! each series over the ingester ring, push to every replica, and wait for a quorum per series.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use mimir_ingester_client::IngesterClient;
 use mimir_plugin_sdk::{CallMeta, Error, ErrorCode};
-use mimir_proto::ingester::{LabelPair, MetricMetadata, PushRequest, Sample, Series};
+use mimir_proto::ingester::MetricMetadata;
 use mimir_ring::{Ring, shard_by_all_labels};
-use mimir_validation::{ValidSeries, ValidatedRequest, ValidationError};
+use mimir_validation::{ValidatedRequest, ValidationError};
 use tokio::task::JoinSet;
+
+use crate::encode;
 
 /// What the HTTP handler answers.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,26 +39,6 @@ impl PushReply {
             status: error.code.http_status(),
             message: error.message.clone(),
         }
-    }
-}
-
-fn wire_series(series: ValidSeries) -> Series {
-    let mut samples: Vec<Sample> = series
-        .samples
-        .into_iter()
-        .map(|(timestamp_ms, value)| Sample {
-            timestamp_ms,
-            value,
-        })
-        .collect();
-    samples.sort_by_key(|s| s.timestamp_ms);
-    Series {
-        labels: series
-            .labels
-            .into_iter()
-            .map(|(name, value)| LabelPair { name, value })
-            .collect(),
-        samples,
     }
 }
 
@@ -104,28 +85,37 @@ pub async fn distribute(
         .unwrap_or(0);
     let timeout_ms = i64::try_from(heartbeat_timeout.as_millis()).unwrap_or(i64::MAX);
     let metadata = wire_metadata(&request.metadata);
-    let series: Vec<Series> = request.series.into_iter().map(wire_series).collect();
-    // Per ingester (by ring index): the indexes of the series it must store. Per series: the
+    let mut series = request.series;
+    for one in &mut series {
+        if !one.samples.is_sorted_by_key(|(timestamp, _)| *timestamp) {
+            one.samples.sort_by_key(|(timestamp, _)| *timestamp);
+        }
+    }
+    // Per ingester (by ring index): the request it gets and the series in it. Per series: the
     // successes it needs.
     let health = ring.health(now_ms, timeout_ms);
-    let mut per_instance: Vec<Vec<usize>> = vec![Vec::new(); ring.len()];
+    let mut per_instance: Vec<(Vec<u8>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); ring.len()];
     let mut needed = Vec::with_capacity(series.len());
     let mut replicas = Vec::with_capacity(replication_factor);
     for (index, one) in series.iter().enumerate() {
-        let key = shard_by_all_labels(tenant, one.labels.iter().map(|l| (&l.name, &l.value)));
+        let key = shard_by_all_labels(tenant, one.labels.iter().map(|(n, v)| (n, v)));
         let max_errors = ring
             .replicas_into(key, replication_factor, &health, &mut replicas)
             .map_err(|error| Error::unavailable(error.to_string()))?;
         needed.push(replicas.len().saturating_sub(max_errors));
         for instance in &replicas {
-            per_instance[*instance].push(index);
+            let (body, indexes) = &mut per_instance[*instance];
+            encode::put_series(body, one);
+            indexes.push(index);
         }
     }
-    let mut per_ingester: BTreeMap<String, Vec<usize>> = per_instance
+    let total = series.len();
+    drop(series);
+    let mut per_ingester: Vec<(String, Vec<u8>, Vec<usize>)> = per_instance
         .into_iter()
         .enumerate()
-        .filter(|(_, indexes)| !indexes.is_empty())
-        .map(|(instance, indexes)| (ring.addr(instance).to_string(), indexes))
+        .filter(|(_, (_, indexes))| !indexes.is_empty())
+        .map(|(instance, (body, indexes))| (ring.addr(instance).to_string(), body, indexes))
         .collect();
     if per_ingester.is_empty() && !metadata.is_empty() {
         // Metadata alone goes to one ingester of the ring.
@@ -134,39 +124,17 @@ pub async fn distribute(
             .into_iter()
             .next()
         {
-            per_ingester.insert(addr, Vec::new());
+            per_ingester.push((addr, Vec::new(), Vec::new()));
         }
     }
     let meta = CallMeta::for_tenant(tenant, Some(timeout));
-    // Each series is cloned for all but the last ingester it goes to, and moved to that one.
-    let mut uses: Vec<usize> = vec![0; series.len()];
-    for indexes in per_ingester.values() {
-        for index in indexes {
-            uses[*index] += 1;
-        }
-    }
-    let total = series.len();
-    let mut series: Vec<Option<Series>> = series.into_iter().map(Some).collect();
     let mut calls = JoinSet::new();
-    for (addr, indexes) in per_ingester {
-        let mut batch = Vec::with_capacity(indexes.len());
-        for index in &indexes {
-            uses[*index] -= 1;
-            let one = if uses[*index] == 0 {
-                series[*index].take()
-            } else {
-                series[*index].clone()
-            };
-            batch.extend(one);
-        }
-        let request = PushRequest {
-            series: batch,
-            metadata: metadata.clone(),
-        };
+    for (addr, mut body, indexes) in per_ingester {
+        encode::put_metadata(&mut body, &metadata);
         let client = client.clone();
         let meta = meta.clone();
         calls.spawn(async move {
-            let reply = client.push(&addr, &meta, &request).await;
+            let reply = client.push_encoded(&addr, &meta, body).await;
             (addr, indexes, reply)
         });
     }

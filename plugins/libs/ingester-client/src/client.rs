@@ -1,6 +1,7 @@
 //! A typed bus client for the ingester's methods.
 
 use mimir_plugin_sdk::{Bus, CallMeta, Error};
+use mimir_proto::Message;
 use mimir_proto::ingester::{
     LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse,
     MetadataRequest, MetadataResponse, PushRequest, PushResponse, QueryRequest, QueryResponse,
@@ -31,6 +32,19 @@ impl IngesterClient {
         self.bus
             .call_message(destination, "Push", meta, request)
             .await
+    }
+
+    /// Pushes an already encoded `PushRequest` (the distributor writes it without building it).
+    pub async fn push_encoded(
+        &self,
+        destination: &str,
+        meta: &CallMeta,
+        request: Vec<u8>,
+    ) -> Result<PushResponse, Error> {
+        let reply = self.bus.call(destination, "Push", meta, request).await?;
+        PushResponse::decode(reply.as_slice()).map_err(|error| {
+            Error::internal(format!("malformed reply from {destination}: {error}"))
+        })
     }
 
     /// One page of series; pass the reply's `next_cursor` back until it is empty.

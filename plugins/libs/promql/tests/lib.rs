@@ -1,0 +1,7 @@
+//! Integration tests of the PromQL parser: valid expressions and their printed form, invalid ones and
+//! their Prometheus error messages, and every eval expression of Prometheus' own test scripts.
+
+mod corpus;
+mod invalid;
+mod robustness;
+mod valid;
