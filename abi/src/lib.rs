@@ -79,6 +79,25 @@ pub struct CallMeta {
     pub caller: RString,
 }
 
+/// [`CallMeta::deadline_unix_nanos`] for a deadline: 0 for none; a deadline past year 2554, which
+/// does not fit, is no deadline.
+pub fn deadline_to_nanos(deadline: Option<std::time::SystemTime>) -> u64 {
+    deadline
+        .map(|d| {
+            let nanos = d
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos();
+            u64::try_from(nanos).unwrap_or(0).max(1)
+        })
+        .unwrap_or(0)
+}
+
+/// The deadline [`CallMeta::deadline_unix_nanos`] holds.
+pub fn deadline_from_nanos(nanos: u64) -> Option<std::time::SystemTime> {
+    (nanos != 0).then(|| std::time::UNIX_EPOCH + std::time::Duration::from_nanos(nanos))
+}
+
 /// One log event of a plugin, already filtered by the host's directives.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone)]

@@ -10,7 +10,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, UNIX_EPOCH};
 
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RErr, ROk, RString, RVec};
@@ -88,16 +87,9 @@ impl ComponentHandle {
 }
 
 pub fn to_ffi(meta: &CallMeta) -> mimir_abi::CallMeta {
-    let deadline_unix_nanos = meta
-        .deadline
-        .map(|d| {
-            let nanos = d.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
-            u64::try_from(nanos).unwrap_or(0).max(1)
-        })
-        .unwrap_or(0);
     mimir_abi::CallMeta {
         tenant: RString::from(meta.tenant.as_str()),
-        deadline_unix_nanos,
+        deadline_unix_nanos: mimir_abi::deadline_to_nanos(meta.deadline),
         trace_parent: RString::from(meta.trace_parent.as_str()),
         caller: RString::from(meta.caller.as_str()),
     }
@@ -106,8 +98,7 @@ pub fn to_ffi(meta: &CallMeta) -> mimir_abi::CallMeta {
 pub fn from_ffi(meta: mimir_abi::CallMeta) -> CallMeta {
     CallMeta {
         tenant: meta.tenant.into_string(),
-        deadline: (meta.deadline_unix_nanos != 0)
-            .then(|| UNIX_EPOCH + Duration::from_nanos(meta.deadline_unix_nanos)),
+        deadline: mimir_abi::deadline_from_nanos(meta.deadline_unix_nanos),
         trace_parent: meta.trace_parent.into_string(),
         caller: meta.caller.into_string(),
     }

@@ -1,6 +1,6 @@
 //! What every call carries besides its payload: tenant, deadline, trace context, caller.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use abi_stable::std_types::RString;
 
@@ -38,28 +38,18 @@ impl CallMeta {
     }
 
     pub(crate) fn from_ffi(meta: mimir_abi::CallMeta) -> CallMeta {
-        let deadline = (meta.deadline_unix_nanos != 0)
-            .then(|| UNIX_EPOCH + Duration::from_nanos(meta.deadline_unix_nanos));
         CallMeta {
             tenant: meta.tenant.into_string(),
-            deadline,
+            deadline: mimir_abi::deadline_from_nanos(meta.deadline_unix_nanos),
             trace_parent: meta.trace_parent.into_string(),
             caller: meta.caller.into_string(),
         }
     }
 
     pub(crate) fn to_ffi(&self, caller: &str) -> mimir_abi::CallMeta {
-        let deadline_unix_nanos = self
-            .deadline
-            .map(|d| {
-                let nanos = d.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
-                // A deadline past year 2554 is no deadline.
-                u64::try_from(nanos).unwrap_or(0).max(1)
-            })
-            .unwrap_or(0);
         mimir_abi::CallMeta {
             tenant: RString::from(self.tenant.as_str()),
-            deadline_unix_nanos,
+            deadline_unix_nanos: mimir_abi::deadline_to_nanos(self.deadline),
             trace_parent: RString::from(self.trace_parent.as_str()),
             caller: RString::from(caller),
         }
