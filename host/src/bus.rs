@@ -96,6 +96,11 @@ impl Router {
         self.local.read().ok()?.get(component).cloned()
     }
 
+    /// Whether `-bus.peers` names an address for `component`.
+    pub fn has_peer(&self, component: &str) -> bool {
+        self.peers.contains_key(component)
+    }
+
     /// Whether `component` runs in this process.
     pub fn is_local(&self, component: &str) -> bool {
         self.local_service(component).is_some()

@@ -235,7 +235,9 @@ async fn ready(State(state): State<Arc<HttpState>>) -> Response {
         .services
         .iter()
         .flat_map(|s| s.dependencies.iter().map(String::as_str))
-        .filter(|d| !state.router.is_local(d))
+        // Dependencies reached through `-bus.peers` must answer; ones found another way (a ring
+        // in the KV, like the distributor's ingesters) are the component's own business.
+        .filter(|d| !state.router.is_local(d) && state.router.has_peer(d))
         .collect();
     remote_dependencies.sort_unstable();
     remote_dependencies.dedup();

@@ -503,7 +503,6 @@ fn three_replicas_survive_one_ingester_down_but_not_two() {
             distributor_plugins.flag(),
             "-target=distributor".to_string(),
             "-ingester.ring.replication-factor=3".to_string(),
-            format!("-bus.peers=ingester={}", ingesters[0].grpc_address()),
         ],
         http0,
         grpc0,
