@@ -13,6 +13,7 @@ mod functions;
 mod lexer;
 mod parser;
 mod printer;
+pub mod testscript;
 mod token;
 
 pub use ast::{

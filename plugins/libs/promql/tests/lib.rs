@@ -4,4 +4,5 @@
 mod corpus;
 mod invalid;
 mod robustness;
+mod scripts;
 mod valid;
