@@ -112,7 +112,7 @@ fn validate_series(
     result: &mut ValidatedRequest,
 ) {
     let TimeSeries {
-        labels,
+        mut labels,
         samples,
         exemplars,
         histograms,
@@ -120,15 +120,14 @@ fn validate_series(
     result.dropped_exemplars += exemplars.len();
     result.ignored_histograms += histograms.len();
 
-    let mut labels: Vec<Label> = labels
-        .into_iter()
-        .filter(|label| !label.value.is_empty())
-        .collect();
+    labels.retain(|label| !label.value.is_empty());
     if labels.is_empty() {
         result.dropped_samples += samples.len();
         return;
     }
-    labels.sort_by(|left, right| left.name.cmp(&right.name));
+    if !labels.is_sorted_by(|left, right| left.name <= right.name) {
+        labels.sort_by(|left, right| left.name.cmp(&right.name));
+    }
 
     let checked = check_labels(limits, &labels)
         .and_then(|metric_name| check_samples(limits, now_ms, metric_name, &samples));
