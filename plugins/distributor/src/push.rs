@@ -8,7 +8,6 @@ use mimir_plugin_sdk::{CallMeta, Error, ErrorCode};
 use mimir_proto::ingester::MetricMetadata;
 use mimir_ring::{Ring, shard_by_all_labels};
 use mimir_validation::{ValidatedRequest, ValidationError};
-use tokio::task::JoinSet;
 
 use crate::encode;
 
@@ -128,22 +127,21 @@ pub async fn distribute(
         }
     }
     let meta = CallMeta::for_tenant(tenant, Some(timeout));
-    let mut calls = JoinSet::new();
-    for (addr, mut body, indexes) in per_ingester {
+    // The pushes run concurrently within this task: they wait on the bus, so no task per
+    // ingester (and no thread hop) is needed.
+    let calls = per_ingester.into_iter().map(|(addr, mut body, indexes)| {
         encode::put_metadata(&mut body, &metadata);
-        let client = client.clone();
-        let meta = meta.clone();
-        calls.spawn(async move {
-            let reply = client.push_encoded(&addr, &meta, body).await;
+        let meta = &meta;
+        async move {
+            let reply = client.push_encoded(&addr, meta, body).await;
             (addr, indexes, reply)
-        });
-    }
+        }
+    });
+    let replies = futures::future::join_all(calls).await;
     let mut succeeded = vec![0usize; total];
     let mut client_error: Option<String> = None;
     let mut server_error: Option<Error> = None;
-    while let Some(joined) = calls.join_next().await {
-        let (addr, indexes, reply) = joined
-            .map_err(|error| Error::internal(format!("push task did not finish: {error}")))?;
+    for (addr, indexes, reply) in replies {
         match reply {
             Ok(response) => {
                 // Series an ingester refused as bad data still count as answered: retrying them
