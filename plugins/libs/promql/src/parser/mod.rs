@@ -8,7 +8,7 @@ mod call;
 mod check;
 mod duration;
 mod expr;
-mod literal;
+pub(crate) mod literal;
 mod selector;
 
 use crate::ast::{Expr, Span};

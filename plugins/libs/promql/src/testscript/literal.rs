@@ -127,55 +127,16 @@ fn number_value(cleaned: &str) -> Option<f64> {
     cleaned.parse::<f64>().ok()
 }
 
-/// `model.ParseDuration`: milliseconds of a duration such as `1m30s`, `20s500ms` or `0`.
+/// `model.ParseDuration`: milliseconds of a duration such as `1m30s`, `20s500ms` or `0` (the
+/// parser's duration reader, plus the bare `0` and the empty-string error of the command syntax).
 pub(crate) fn parse_duration_ms(text: &str) -> Result<i64, String> {
-    const UNITS: [(&str, i64); 7] = [
-        ("y", 1000 * 60 * 60 * 24 * 365),
-        ("w", 1000 * 60 * 60 * 24 * 7),
-        ("d", 1000 * 60 * 60 * 24),
-        ("h", 1000 * 60 * 60),
-        ("m", 1000 * 60),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    let invalid = || format!("not a valid duration string: {text:?}");
     if text.is_empty() {
         return Err("empty duration string".to_string());
     }
     if text == "0" {
         return Ok(0);
     }
-    let mut rest = text;
-    let mut next_unit = 0;
-    let mut total: i64 = 0;
-    while !rest.is_empty() {
-        let digits_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits_len == 0 {
-            return Err(invalid());
-        }
-        let count: i64 = rest[..digits_len].parse().map_err(|_| invalid())?;
-        rest = &rest[digits_len..];
-        let unit_len = if rest.starts_with("ms") {
-            2
-        } else {
-            rest.chars().next().map_or(0, char::len_utf8)
-        };
-        let unit = &rest[..unit_len];
-        let index = UNITS
-            .iter()
-            .position(|(name, _)| *name == unit)
-            .ok_or_else(invalid)?;
-        if index < next_unit {
-            return Err(invalid());
-        }
-        next_unit = index + 1;
-        total = count
-            .checked_mul(UNITS[index].1)
-            .and_then(|v| v.checked_add(total))
-            .ok_or_else(invalid)?;
-        rest = &rest[unit_len..];
-    }
-    Ok(total)
+    crate::parser::literal::parse_duration_ms(text)
 }
 
 /// A duration with an optional sign, as start-timestamp offsets are written (`-30s`, `+1m`).
