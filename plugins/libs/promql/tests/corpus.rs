@@ -2,12 +2,9 @@
 //! (`../shared/promql-tests/*.test`, beside the repository). Prometheus parses them while reading a
 //! file, so each one must parse. The files' command syntax is described in that folder's README §3.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-const CORPUS_DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../../shared/promql-tests"
-);
+use crate::scripts_dir::{CORPUS_DIR, test_files};
 
 /// Splits off the first whitespace-separated word.
 fn pop_word(text: &str) -> Option<(&str, &str)> {
@@ -48,20 +45,6 @@ fn eval_expression(line: &str) -> Option<&str> {
         }
         _ => None,
     }
-}
-
-fn test_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .collect()
-        })
-        .unwrap_or_default();
-    files.retain(|path| path.extension().is_some_and(|ext| ext == "test"));
-    files.sort();
-    files
 }
 
 #[test]

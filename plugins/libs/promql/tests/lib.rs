@@ -5,4 +5,5 @@ mod corpus;
 mod invalid;
 mod robustness;
 mod scripts;
+mod scripts_dir;
 mod valid;

@@ -2,28 +2,11 @@
 //! with [`mimir_promql::testscript::parse_script`] and reports, per file, how many load and eval
 //! commands it holds. Every file must read: upstream's harness rejects a file with any unreadable line.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::scripts_dir::{CORPUS_DIR, test_files};
 
 use mimir_promql::testscript::{Command, Outcome, SampleValue, parse_script};
-
-const CORPUS_DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../../shared/promql-tests"
-);
-
-fn test_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .collect()
-        })
-        .unwrap_or_default();
-    files.retain(|path| path.extension().is_some_and(|ext| ext == "test"));
-    files.sort();
-    files
-}
 
 /// Counts of one file's commands.
 #[derive(Default)]
