@@ -12,15 +12,16 @@ mod ring_watcher;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use mimir_ingester_client::{IngesterClient, IngesterConfig, parse_duration};
+use mimir_ingester_client::{
+    IngesterClient, IngesterConfig, WritePathConfig, parse_duration, reload_overrides,
+    write_path_sections,
+};
 use mimir_plugin_sdk::http::{self, HttpRequest, HttpResponse};
 use mimir_plugin_sdk::{
     CallMeta, Component, Context, Counter, Error, HttpRoute, PluginManifest, SharedSection,
-    shared_section,
 };
 use mimir_validation::{
-    AuthConfig, Limits, Overrides, RateLimiter, RuntimeConfigSection, decode_write_request,
-    tenant_from_org_id, validate_request,
+    AuthConfig, Overrides, RateLimiter, decode_write_request, tenant_from_org_id, validate_request,
 };
 
 use crate::config::DistributorConfig;
@@ -127,22 +128,15 @@ impl Component for Distributor {
     }
 
     fn shared_sections() -> Vec<SharedSection> {
-        vec![
-            shared_section::<IngesterConfig>("ingester"),
-            shared_section::<Limits>("limits"),
-            shared_section::<RuntimeConfigSection>("runtime_config"),
-            shared_section::<AuthConfig>("auth"),
-        ]
+        write_path_sections()
     }
 
     fn new(context: Context, config: DistributorConfig) -> Result<Distributor, Error> {
-        let ingester: IngesterConfig = context.shared_section("ingester")?;
-        let limits: Limits = context.shared_section("limits")?;
-        let runtime: RuntimeConfigSection = context.shared_section("runtime_config")?;
-        let auth: AuthConfig = context.shared_section("auth")?;
-        let overrides = Arc::new(runtime.overrides(limits).map_err(|error| {
-            Error::bad_request(format!("invalid limits or runtime config: {error}"))
-        })?);
+        let WritePathConfig {
+            ingester,
+            auth,
+            overrides,
+        } = WritePathConfig::read(&context)?;
         let received_samples = Counter::default();
         context.registry().register(
             "cortex_distributor_received_samples",
@@ -175,9 +169,7 @@ impl Component for Distributor {
             tokio::select! {
                 () = &mut watch => {}
                 _ = reloads.tick() => {
-                    if let Err(error) = self.overrides.reload() {
-                        tracing::error!(%error, "cannot reload the runtime config; keeping the previous one");
-                    }
+                    reload_overrides(&self.overrides).await;
                 }
             }
         }

@@ -17,11 +17,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mimir_ingester_client::{IngesterConfig, parse_duration};
+use mimir_ingester_client::{
+    IngesterConfig, WritePathConfig, parse_duration, reload_overrides, write_path_sections,
+};
 use mimir_plugin_sdk::http::{HttpRequest, HttpResponse};
 use mimir_plugin_sdk::{
     CallMeta, Component, Context, Error, ErrorCode, HttpRoute, PluginManifest, Request,
-    SharedSection, shared_section,
+    SharedSection,
 };
 use mimir_proto::Message;
 use mimir_proto::ingester::{
@@ -29,7 +31,7 @@ use mimir_proto::ingester::{
     SeriesRequest,
 };
 use mimir_ring::InstanceState;
-use mimir_validation::{AuthConfig, Limits, Overrides, RuntimeConfigSection};
+use mimir_validation::{Limits, Overrides};
 
 use crate::lifecycler::Lifecycler;
 use crate::tenant::Durability;
@@ -218,21 +220,15 @@ impl Component for Ingester {
     }
 
     fn shared_sections() -> Vec<SharedSection> {
-        vec![
-            shared_section::<IngesterConfig>("ingester"),
-            shared_section::<Limits>("limits"),
-            shared_section::<RuntimeConfigSection>("runtime_config"),
-            shared_section::<AuthConfig>("auth"),
-        ]
+        write_path_sections()
     }
 
     fn new(context: Context, _config: ()) -> Result<Ingester, Error> {
-        let config: IngesterConfig = context.shared_section("ingester")?;
-        let limits: Limits = context.shared_section("limits")?;
-        let runtime: RuntimeConfigSection = context.shared_section("runtime_config")?;
-        let overrides = Arc::new(runtime.overrides(limits).map_err(|error| {
-            Error::bad_request(format!("invalid limits or runtime config: {error}"))
-        })?);
+        let WritePathConfig {
+            ingester: config,
+            overrides,
+            ..
+        } = WritePathConfig::read(&context)?;
         let durability = Ingester::durability(&config)?;
         let tenants = Arc::new(Tenants::new(
             config.data_dir.clone().into(),
@@ -297,9 +293,7 @@ impl Component for Ingester {
                 }
                 _ = ring_reads.tick() => self.refresh_ring_size().await,
                 _ = reloads.tick() => {
-                    if let Err(error) = self.overrides.reload() {
-                        tracing::error!(%error, "cannot reload the runtime config; keeping the previous one");
-                    }
+                    reload_overrides(&self.overrides).await;
                 }
             }
         }

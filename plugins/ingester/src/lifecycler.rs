@@ -42,73 +42,66 @@ impl Lifecycler {
         }
     }
 
+    /// Applies `change` to the ring in the KV (compare-and-swap, retried on conflicts); `change`
+    /// answers whether it changed anything.
+    async fn update_ring<F>(&self, change: F) -> Result<(), Error>
+    where
+        F: Fn(&mut RingDesc) -> Result<bool, Error> + Send + Sync,
+    {
+        self.kv
+            .update(RING_KEY, |bytes| {
+                let updated = decode(&bytes)
+                    .and_then(|mut desc| Ok(change(&mut desc)?.then(|| desc.to_json())));
+                std::future::ready(updated)
+            })
+            .await
+    }
+
     /// Sets this instance's state (adding it with fresh tokens if it is not in the ring yet) and
     /// refreshes its heartbeat.
     pub async fn set_state(&self, state: InstanceState) -> Result<(), Error> {
-        let this = self.clone();
-        self.kv
-            .update(RING_KEY, move |bytes| {
-                let this = this.clone();
-                async move {
-                    let mut desc = decode(&bytes)?;
-                    let now = now_ms();
-                    let taken = desc.taken_tokens();
-                    let entry = desc.instances.entry(this.id.clone()).or_insert_with(|| {
-                        let seed = mimir_ring::fnv32a(0x811c_9dc5, this.id.as_bytes()) as u64
-                            ^ (now as u64).rotate_left(17);
-                        InstanceDesc {
-                            addr: this.addr.clone(),
-                            state,
-                            tokens: generate_tokens(this.num_tokens, &taken, seed),
-                            zone: this.zone.clone(),
-                            heartbeat_ms: now,
-                            registered_ms: now,
-                        }
-                    });
-                    entry.addr.clone_from(&this.addr);
-                    entry.zone.clone_from(&this.zone);
-                    entry.state = state;
-                    entry.heartbeat_ms = now;
-                    Ok(Some(desc.to_json()))
+        self.update_ring(|desc| {
+            let now = now_ms();
+            let taken = desc.taken_tokens();
+            let entry = desc.instances.entry(self.id.clone()).or_insert_with(|| {
+                let seed = u64::from(mimir_ring::fnv32a(0x811c_9dc5, self.id.as_bytes()))
+                    ^ (now as u64).rotate_left(17);
+                InstanceDesc {
+                    addr: self.addr.clone(),
+                    state,
+                    tokens: generate_tokens(self.num_tokens, &taken, seed),
+                    zone: self.zone.clone(),
+                    heartbeat_ms: now,
+                    registered_ms: now,
                 }
-            })
-            .await
+            });
+            entry.addr.clone_from(&self.addr);
+            entry.zone.clone_from(&self.zone);
+            entry.state = state;
+            entry.heartbeat_ms = now;
+            Ok(true)
+        })
+        .await
     }
 
     /// Refreshes the heartbeat, keeping the state.
     pub async fn heartbeat(&self) -> Result<(), Error> {
-        let id = self.id.clone();
-        self.kv
-            .update(RING_KEY, move |bytes| {
-                let id = id.clone();
-                async move {
-                    let mut desc = decode(&bytes)?;
-                    let Some(entry) = desc.instances.get_mut(&id) else {
-                        return Err(Error::unavailable(format!(
-                            "instance {id} is no longer in the ring"
-                        )));
-                    };
-                    entry.heartbeat_ms = now_ms();
-                    Ok(Some(desc.to_json()))
-                }
-            })
-            .await
+        self.update_ring(|desc| {
+            let Some(entry) = desc.instances.get_mut(&self.id) else {
+                return Err(Error::unavailable(format!(
+                    "instance {} is no longer in the ring",
+                    self.id
+                )));
+            };
+            entry.heartbeat_ms = now_ms();
+            Ok(true)
+        })
+        .await
     }
 
     /// Removes this instance from the ring.
     pub async fn leave(&self) -> Result<(), Error> {
-        let id = self.id.clone();
-        self.kv
-            .update(RING_KEY, move |bytes| {
-                let id = id.clone();
-                async move {
-                    let mut desc = decode(&bytes)?;
-                    if desc.instances.remove(&id).is_none() {
-                        return Ok(None);
-                    }
-                    Ok(Some(desc.to_json()))
-                }
-            })
+        self.update_ring(|desc| Ok(desc.instances.remove(&self.id).is_some()))
             .await
     }
 

@@ -5,6 +5,8 @@
 
 mod client;
 mod config;
+mod shared;
 
 pub use client::{IngesterClient, RING_KEY};
 pub use config::{IngesterConfig, WalConfig, parse_duration};
+pub use shared::{WritePathConfig, reload_overrides, write_path_sections};
