@@ -4,8 +4,8 @@ use mimir_plugin_sdk::{Bus, CallMeta, Error};
 use mimir_proto::Message;
 use mimir_proto::ingester::{
     LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse,
-    MetadataRequest, MetadataResponse, PushRequest, PushResponse, QueryRequest, QueryResponse,
-    SeriesRequest, SeriesResponse,
+    MetadataRequest, MetadataResponse, PushResponse, QueryRequest, QueryResponse, SeriesRequest,
+    SeriesResponse,
 };
 
 /// KV key of the ingester ring.
@@ -21,17 +21,6 @@ pub struct IngesterClient {
 impl IngesterClient {
     pub fn new(bus: Bus) -> IngesterClient {
         IngesterClient { bus }
-    }
-
-    pub async fn push(
-        &self,
-        destination: &str,
-        meta: &CallMeta,
-        request: &PushRequest,
-    ) -> Result<PushResponse, Error> {
-        self.bus
-            .call_message(destination, "Push", meta, request)
-            .await
     }
 
     /// Pushes an already encoded `PushRequest` (the distributor writes it without building it).
