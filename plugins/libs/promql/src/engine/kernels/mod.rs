@@ -1,0 +1,1 @@
+//! Numeric kernels of PromQL functions and aggregations, free of the operator plumbing.

@@ -1,0 +1,128 @@
+//! What the engine reads from: a [`Storage`] selects series by matchers and time range. The querier
+//! implements it over the ingesters; tests and the conformance runner use [`MemoryStorage`].
+
+use super::error::QueryError;
+use super::value::{Labels, Sample, Series};
+use crate::{Matcher, MatcherOp};
+
+/// A series as storage hands it over: its labels and its samples in time order (chunks decoded once).
+pub type StoredSeries = Series;
+
+/// A stream of series, pulled one at a time so storage can fetch in bounded batches.
+pub type SeriesIter<'a> = Box<dyn Iterator<Item = Result<StoredSeries, QueryError>> + Send + 'a>;
+
+/// A source of series for one query.
+pub trait Storage: Sync {
+    /// The series matching all `matchers` with their samples in `[start_ms, end_ms]` (both inclusive).
+    /// Series come sorted by labels; series without samples in the range may be left out.
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<SeriesIter<'_>, QueryError>;
+}
+
+/// A compiled matcher (regexes anchored as PromQL's are).
+#[derive(Debug, Clone)]
+pub struct CompiledMatcher {
+    pub name: String,
+    pub op: MatcherOp,
+    pub value: String,
+    regex: Option<regex::Regex>,
+}
+
+impl CompiledMatcher {
+    pub fn new(matcher: &Matcher) -> Result<CompiledMatcher, QueryError> {
+        let regex = match matcher.op {
+            MatcherOp::Regex | MatcherOp::NotRegex => Some(
+                regex::Regex::new(&format!("^(?s:{})$", matcher.value)).map_err(|err| {
+                    QueryError::BadData(format!("invalid regular expression: {err}"))
+                })?,
+            ),
+            _ => None,
+        };
+        Ok(CompiledMatcher {
+            name: matcher.name.clone(),
+            op: matcher.op,
+            value: matcher.value.clone(),
+            regex,
+        })
+    }
+
+    /// Whether a label value (`""` when the label is absent) matches.
+    pub fn matches(&self, value: &str) -> bool {
+        match (self.op, &self.regex) {
+            (MatcherOp::Equal, _) => value == self.value,
+            (MatcherOp::NotEqual, _) => value != self.value,
+            (MatcherOp::Regex, Some(re)) => re.is_match(value),
+            (MatcherOp::NotRegex, Some(re)) => !re.is_match(value),
+            _ => false,
+        }
+    }
+}
+
+/// An in-memory storage: what the conformance runner loads test data into.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStorage {
+    series: std::collections::BTreeMap<Labels, Vec<Sample>>,
+}
+
+impl MemoryStorage {
+    pub fn new() -> MemoryStorage {
+        MemoryStorage::default()
+    }
+
+    /// Adds samples to a series; samples are kept sorted by time, a later sample at the same time wins.
+    pub fn append(&mut self, labels: Labels, samples: impl IntoIterator<Item = Sample>) {
+        let entry = self.series.entry(labels).or_default();
+        entry.extend(samples);
+        entry.sort_by_key(|s| s.t);
+        let mut deduped: Vec<Sample> = Vec::with_capacity(entry.len());
+        for sample in entry.drain(..) {
+            match deduped.last_mut() {
+                Some(last) if last.t == sample.t => *last = sample,
+                _ => deduped.push(sample),
+            }
+        }
+        *entry = deduped;
+    }
+
+    /// Drops all data.
+    pub fn clear(&mut self) {
+        self.series.clear();
+    }
+
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+}
+
+impl Storage for MemoryStorage {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<SeriesIter<'_>, QueryError> {
+        let compiled = matchers
+            .iter()
+            .map(CompiledMatcher::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        let iter = self.series.iter().filter_map(move |(labels, samples)| {
+            if !compiled.iter().all(|m| m.matches(labels.get(&m.name))) {
+                return None;
+            }
+            let from = samples.partition_point(|s| s.t < start_ms);
+            let to = samples.partition_point(|s| s.t <= end_ms);
+            if from >= to {
+                return None;
+            }
+            Some(Ok(Series {
+                labels: labels.clone(),
+                samples: samples[from..to].to_vec(),
+            }))
+        });
+        Ok(Box::new(iter))
+    }
+}
