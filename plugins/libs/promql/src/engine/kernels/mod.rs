@@ -20,9 +20,14 @@
 //! * Float samples only; native histograms are handled elsewhere.
 
 pub mod aggregate;
+pub mod histogram;
 pub mod range;
 
 pub use aggregate::{KahanSum, MeanAcc, VarianceAcc, kahan_sum_dec, kahan_sum_inc, quantile};
+pub use histogram::{
+    Bucket, BucketQuantileResult, SMALL_DELTA_TOLERANCE, bucket_fraction, bucket_quantile,
+    bucket_quantile_detailed,
+};
 pub use range::{
     RateKind, avg_over_time, changes, count_over_time, deriv, double_exponential_smoothing,
     extrapolated_rate, first_over_time, idelta, irate, last_over_time, linear_regression,
