@@ -21,12 +21,16 @@
 
 pub mod aggregate;
 pub mod histogram;
+pub mod instant;
 pub mod range;
 
 pub use aggregate::{KahanSum, MeanAcc, VarianceAcc, kahan_sum_dec, kahan_sum_inc, quantile};
 pub use histogram::{
     Bucket, BucketQuantileResult, SMALL_DELTA_TOLERANCE, bucket_fraction, bucket_quantile,
     bucket_quantile_detailed,
+};
+pub use instant::{
+    clamp, clamp_max, clamp_min, date_part, date_part_at_ms, go_max, go_min, round, simple_math,
 };
 pub use range::{
     RateKind, avg_over_time, changes, count_over_time, deriv, double_exponential_smoothing,
