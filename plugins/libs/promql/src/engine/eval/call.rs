@@ -111,8 +111,8 @@ pub(crate) fn eval_vector_call<'a>(
         return Ok(map_values(input, true, move |_, v| Some(f(v))));
     }
     if c.args
-        .first()
-        .is_some_and(|a| a.value_type() == crate::ValueType::Matrix)
+        .iter()
+        .any(|a| a.value_type() == crate::ValueType::Matrix)
     {
         return range_function(ctx, c, grid);
     }

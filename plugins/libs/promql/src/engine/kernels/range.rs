@@ -252,6 +252,10 @@ pub fn mad_over_time(samples: &[Sample]) -> Option<f64> {
     if samples.is_empty() {
         return None;
     }
+    // A NaN sample makes the deviation undefined rather than being sorted aside.
+    if samples.iter().any(|s| s.v.is_nan()) {
+        return Some(f64::NAN);
+    }
     let mut values: Vec<f64> = samples.iter().map(|s| s.v).collect();
     let median = quantile(0.5, &mut values);
     let mut deviations: Vec<f64> = samples.iter().map(|s| (s.v - median).abs()).collect();
