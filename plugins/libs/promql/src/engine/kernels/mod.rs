@@ -17,6 +17,9 @@
 //! Conventions:
 //! * Range functions take the samples of one window (`range_start_ms < t <= range_end_ms`, sorted by
 //!   time, staleness markers removed) and return `None` where Prometheus emits no sample.
+//! * Start timestamps (Prometheus' `use-start-timestamps`, which the conformance scripts enable) are
+//!   passed as a slice parallel to the window's samples, 0 meaning unknown; the `*_with_start_timestamps`
+//!   variants of `rate`/`increase`, `irate` and `resets` use them, the plain ones behave as without.
 //! * Float samples only; native histograms are handled elsewhere.
 
 pub mod aggregate;
@@ -33,10 +36,12 @@ pub use instant::{
     clamp, clamp_max, clamp_min, date_part, date_part_at_ms, go_max, go_min, round, simple_math,
 };
 pub use range::{
-    RateKind, avg_over_time, changes, count_over_time, deriv, double_exponential_smoothing,
-    extrapolated_rate, first_over_time, idelta, irate, last_over_time, linear_regression,
-    mad_over_time, max_over_time, min_over_time, predict_linear, present_over_time,
-    quantile_over_time, resets, stddev_over_time, stdvar_over_time, sum_over_time,
+    RateKind, avg_over_time, changes, check_start_time_overlap, count_over_time, deriv,
+    double_exponential_smoothing, extrapolated_rate, extrapolated_rate_with_start_timestamps,
+    first_over_time, has_start_time_overlap, idelta, irate, irate_with_start_timestamps,
+    is_start_timestamp_reset, last_over_time, linear_regression, mad_over_time, max_over_time,
+    min_over_time, predict_linear, present_over_time, quantile_over_time, resets,
+    resets_with_start_timestamps, stddev_over_time, stdvar_over_time, sum_over_time,
     ts_of_first_over_time, ts_of_last_over_time, ts_of_max_over_time, ts_of_min_over_time,
 };
 
