@@ -36,13 +36,14 @@ pub use instant::{
     clamp, clamp_max, clamp_min, date_part, date_part_at_ms, go_max, go_min, round, simple_math,
 };
 pub use range::{
-    RateKind, avg_over_time, changes, check_start_time_overlap, count_over_time, deriv,
-    double_exponential_smoothing, extrapolated_rate, extrapolated_rate_with_start_timestamps,
-    first_over_time, has_start_time_overlap, idelta, irate, irate_with_start_timestamps,
-    is_start_timestamp_reset, last_over_time, linear_regression, mad_over_time, max_over_time,
-    min_over_time, predict_linear, present_over_time, quantile_over_time, resets,
-    resets_with_start_timestamps, stddev_over_time, stdvar_over_time, sum_over_time,
-    ts_of_first_over_time, ts_of_last_over_time, ts_of_max_over_time, ts_of_min_over_time,
+    RateKind, anchored_first_index, avg_over_time, changes, check_start_time_overlap,
+    count_over_time, deriv, double_exponential_smoothing, extend_floats, extended_rate,
+    extrapolated_rate, extrapolated_rate_with_start_timestamps, first_over_time,
+    has_start_time_overlap, idelta, irate, irate_with_start_timestamps, is_start_timestamp_reset,
+    last_over_time, linear_regression, mad_over_time, max_over_time, min_over_time, predict_linear,
+    present_over_time, quantile_over_time, resets, resets_with_start_timestamps, stddev_over_time,
+    stdvar_over_time, sum_over_time, ts_of_first_over_time, ts_of_last_over_time,
+    ts_of_max_over_time, ts_of_min_over_time,
 };
 
 /// Prometheus' `almost.Equal`: whether `a` and `b` differ by less than `epsilon` relative to the sum of

@@ -156,6 +156,163 @@ pub fn has_start_time_overlap(samples: &[Sample], start_ts: &[i64]) -> bool {
     })
 }
 
+/// Go's `sort.Search`: the smallest `i` in `0..n` with `pred(i)` (assuming `pred` is monotonic), else `n`.
+fn search(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+/// The value at `t` on the line between `p1` and `p2` (Prometheus' `interpolate`). For a counter that
+/// reset between them, the line starts from 0 instead of `p1`.
+fn interpolate(p1: Sample, p2: Sample, t: i64, is_counter: bool) -> f64 {
+    let mut y1 = p1.v;
+    let y2 = p2.v;
+    if is_counter && y2 < y1 {
+        y1 = 0.0;
+    }
+    y1 + (y2 - y1) * (t - p1.t) as f64 / (p2.t - p1.t) as f64
+}
+
+/// `rate`, `increase` and `delta` over an `anchored` or `smoothed` range selector (Prometheus'
+/// `extendedRate`).
+///
+/// `samples` are the window's samples plus those the extended selector adds around it: for `anchored`, the
+/// last sample at or before `range_start_ms` (within the lookback delta); for `smoothed` also the first
+/// sample at or after `range_end_ms`. Extra samples further out do no harm. `anchored` takes the change
+/// from the anchor sample to the last sample, without extrapolation; `smoothed` interpolates the values at
+/// both edges from the neighbouring samples. Counter resets inside the window are corrected for. `Rate`
+/// divides by the range in seconds. `None` when no sample lies after `range_start_ms` (or, smoothed, none
+/// at or before `range_end_ms`).
+pub fn extended_rate(
+    samples: &[Sample],
+    range_start_ms: i64,
+    range_end_ms: i64,
+    kind: RateKind,
+    smoothed: bool,
+) -> Option<f64> {
+    let f = samples;
+    if f.is_empty() {
+        return None;
+    }
+    let is_counter = matches!(kind, RateKind::Rate | RateKind::Increase);
+    let mut last = f.len() - 1;
+    let mut first = search(last, |i| f[i].t > range_start_ms).saturating_sub(1);
+    if smoothed {
+        last = search(last, |i| f[i].t >= range_end_ms);
+    }
+    if f[last].t <= range_start_ms {
+        return None;
+    }
+    if smoothed && f[first].t > range_end_ms {
+        return None;
+    }
+
+    let left = if smoothed && f[first].t < range_start_ms {
+        interpolate(f[first], f[first + 1], range_start_ms, is_counter)
+    } else {
+        f[first].v
+    };
+    let right = if smoothed && last > 0 && f[last].t > range_end_ms {
+        interpolate(f[last - 1], f[last], range_end_ms, is_counter)
+    } else {
+        f[last].v
+    };
+
+    let mut result = right - left;
+    if is_counter {
+        // Only samples strictly inside the window can add resets; the edges handled theirs above.
+        if f[first].t <= range_start_ms {
+            first += 1;
+        }
+        let end = if f[last].t >= range_end_ms {
+            last
+        } else {
+            last + 1
+        };
+        let inner = if first <= end {
+            &f[first..end]
+        } else {
+            &[][..]
+        };
+        let mut correction = 0.0;
+        let mut prev = left;
+        for p in inner {
+            if p.v < prev {
+                correction += prev;
+            }
+            prev = p.v;
+        }
+        if right < prev {
+            correction += prev;
+        }
+        result += correction;
+    }
+    if kind == RateKind::Rate {
+        result /= duration_seconds(range_end_ms - range_start_ms);
+    }
+    Some(result)
+}
+
+/// The points an `anchored`/`smoothed` range selector yields as a range vector (Prometheus'
+/// `extendFloats`): the samples strictly inside `(mint, maxt)` framed by a point at exactly `mint` and one
+/// at exactly `maxt`. `anchored` takes the sample at or before each edge; `smoothed` interpolates between
+/// the samples around it (as a gauge). Empty if no sample lies after `mint` (Go panics on an empty input;
+/// this returns empty).
+pub fn extend_floats(samples: &[Sample], mint: i64, maxt: i64, smoothed: bool) -> Vec<Sample> {
+    let f = samples;
+    if f.is_empty() {
+        return Vec::new();
+    }
+    let mut last = f.len() - 1;
+    let mut first = search(last, |i| f[i].t > mint).saturating_sub(1);
+    if smoothed {
+        last = search(last, |i| f[i].t >= maxt);
+    }
+    if f[last].t <= mint {
+        return Vec::new();
+    }
+    let left = if smoothed && f[first].t < mint {
+        interpolate(f[first], f[first + 1], mint, false)
+    } else {
+        f[first].v
+    };
+    let right = if smoothed && last > 0 && f[last].t > maxt {
+        interpolate(f[last - 1], f[last], maxt, false)
+    } else {
+        f[last].v
+    };
+    if f[first].t <= mint {
+        first += 1;
+    }
+    let end = if f[last].t >= maxt { last } else { last + 1 };
+    let mut out = Vec::with_capacity(end.saturating_sub(first) + 2);
+    out.push(Sample { t: mint, v: left });
+    if first < end {
+        out.extend_from_slice(&f[first..end]);
+    }
+    out.push(Sample { t: maxt, v: right });
+    out
+}
+
+/// Where `changes`/`resets` over an `anchored` selector start in `samples` (Prometheus'
+/// `pickFirstSampleIndices` for floats): at the last sample at or before `range_start_ms`, or at 0 if there
+/// is none. `None` when no sample lies after `range_start_ms` (no result).
+pub fn anchored_first_index(samples: &[Sample], range_start_ms: i64) -> Option<usize> {
+    let after = search(samples.len(), |i| samples[i].t > range_start_ms);
+    if after >= samples.len() {
+        return None;
+    }
+    Some(after.saturating_sub(1))
+}
+
 /// The last two samples' difference, per second for `irate` (Prometheus' `instantValue`).
 fn instant_value(samples: &[Sample], start_ts: &[i64], is_rate: bool) -> Option<f64> {
     if samples.len() < 2 {
@@ -1179,6 +1336,257 @@ mod tests {
         }
     }
 
+    /// What an extended selector hands to the kernel: the samples within five minutes (the lookback
+    /// delta) before the range and, if smoothed, after it.
+    fn extended(samples: &[Sample], eval_ms: i64, range_ms: i64, smoothed: bool) -> Vec<Sample> {
+        let lookback = 5 * MIN;
+        let hi = if smoothed {
+            eval_ms + lookback
+        } else {
+            eval_ms
+        };
+        samples
+            .iter()
+            .copied()
+            .filter(|s| s.t > eval_ms - range_ms - lookback && s.t <= hi)
+            .collect()
+    }
+
+    fn ext(
+        samples: &[Sample],
+        eval_ms: i64,
+        range_ms: i64,
+        kind: RateKind,
+        smoothed: bool,
+    ) -> Option<f64> {
+        let w = extended(samples, eval_ms, range_ms, smoothed);
+        extended_rate(&w, eval_ms - range_ms, eval_ms, kind, smoothed)
+    }
+
+    #[test]
+    fn anchored_and_smoothed_increase() {
+        // extended_vectors.test "Reference from PROM-52: Complete dataset".
+        let mut v = seq(1.0, 1.0, 4);
+        v.extend(seq(9.0, 1.0, 4));
+        let complete = load(15 * SEC, &v);
+        let anchored = [0.0, 1.0, 2.0, 3.0, 4.0, 7.0, 7.0, 7.0, 7.0];
+        let smoothed = [
+            0.333333333,
+            1.333333333,
+            2.333333333,
+            3.333333333,
+            5.0,
+            7.0,
+            7.0,
+            7.0,
+            6.0,
+        ];
+        for (i, eval) in (0..9).map(|i| (5 + 15 * i) * SEC).enumerate() {
+            assert_some_close(
+                ext(&complete, eval, MIN, RateKind::Increase, false),
+                anchored[i],
+            );
+            assert_some_close(
+                ext(&complete, eval, MIN, RateKind::Increase, true),
+                smoothed[i],
+            );
+        }
+        // "Partial dataset": 1 2 3 _ _ 9 10 11 12 13.
+        let partial: Vec<Sample> = [
+            (0, 1.0),
+            (1, 2.0),
+            (2, 3.0),
+            (5, 9.0),
+            (6, 10.0),
+            (7, 11.0),
+            (8, 12.0),
+            (9, 13.0),
+        ]
+        .iter()
+        .map(|&(i, v)| Sample { t: i * 15 * SEC, v })
+        .collect();
+        let anchored = [0.0, 1.0, 2.0, 2.0, 2.0, 7.0, 7.0, 8.0, 9.0];
+        let smoothed = [
+            0.333333333,
+            1.333333333,
+            2.666666666,
+            4.666666666,
+            6.333333333,
+            7.0,
+            6.666666666,
+            5.666666666,
+            4.666666666,
+        ];
+        for (i, eval) in (0..9).map(|i| (5 + 15 * i) * SEC).enumerate() {
+            assert_some_close(
+                ext(&partial, eval, MIN, RateKind::Increase, false),
+                anchored[i],
+            );
+            assert_some_close(
+                ext(&partial, eval, MIN, RateKind::Increase, true),
+                smoothed[i],
+            );
+        }
+        // The interval is left-open: 1 2 _ 4 5 at 1m steps, [1m] at 2m.
+        let gap: Vec<Sample> = [(0, 1.0), (1, 2.0), (3, 4.0), (4, 5.0)]
+            .iter()
+            .map(|&(i, v)| Sample { t: i * MIN, v })
+            .collect();
+        assert_some_close(ext(&gap, 2 * MIN, MIN, RateKind::Increase, true), 1.0);
+        assert_eq!(ext(&gap, 2 * MIN, MIN, RateKind::Increase, false), None);
+        assert_eq!(extended_rate(&[], 0, 1, RateKind::Rate, true), None);
+    }
+
+    #[test]
+    fn extended_rate_with_counter_resets() {
+        // extended_vectors.test "Basic test with counter resets".
+        let mut v1 = seq(1.0, 1.0, 4);
+        v1.extend(seq(1.0, 1.0, 4));
+        let mut v2 = vec![3.0];
+        v2.extend(seq(2.0, 2.0, 9));
+        let mut v3 = seq(5.0, 3.0, 2);
+        v3.extend(seq(3.0, 3.0, 6));
+        let series = [load(MIN, &v1), load(MIN, &v2), load(MIN, &v3)];
+        let at =
+            |i: usize, eval, range, kind, smoothed| ext(&series[i], eval, range, kind, smoothed);
+        for (i, expected) in [1.0, 2.0, 3.0].into_iter().enumerate() {
+            assert_some_close(at(i, 90 * SEC, MIN, RateKind::Increase, true), expected);
+            assert_some_close(at(i, 90 * SEC, MIN, RateKind::Increase, false), expected);
+        }
+        for (i, expected) in [1.0, -1.0, 3.0].into_iter().enumerate() {
+            assert_some_close(at(i, 90 * SEC, MIN, RateKind::Delta, false), expected);
+        }
+        for eval in [3 * MIN, 3 * MIN + 30 * SEC] {
+            for (i, expected) in [1.0, 2.0, -8.0].into_iter().enumerate() {
+                assert_some_close(at(i, eval, MIN, RateKind::Delta, false), expected);
+            }
+        }
+        for (i, expected) in [5.0, 10.0, 15.0].into_iter().enumerate() {
+            assert_some_close(
+                at(i, 6 * MIN + 15 * SEC, 5 * MIN, RateKind::Increase, true),
+                expected,
+            );
+            assert_some_close(at(i, 6 * MIN, 5 * MIN, RateKind::Increase, true), expected);
+            assert_some_close(at(i, 5 * MIN, 5 * MIN, RateKind::Increase, false), expected);
+            assert_some_close(
+                at(i, 5 * MIN, 5 * MIN, RateKind::Rate, false),
+                expected / 300.0,
+            );
+        }
+        // Nothing left in the lookback window at 15m.
+        assert_eq!(at(0, 15 * MIN, 5 * MIN, RateKind::Increase, false), None);
+
+        // Smoothed delta of gauges: 11 -1 100 0 and 0 0 100 0 0 11 -1.
+        let g1 = load(MIN, &[11.0, -1.0, 100.0, 0.0]);
+        let g2 = load(MIN, &[0.0, 0.0, 100.0, 0.0, 0.0, 11.0, -1.0]);
+        assert_some_close(
+            ext(&g1, 5 * MIN + 30 * SEC, 5 * MIN, RateKind::Delta, true),
+            -5.0,
+        );
+        assert_some_close(
+            ext(&g2, 5 * MIN + 30 * SEC, 5 * MIN, RateKind::Delta, true),
+            5.0,
+        );
+        assert_some_close(
+            ext(&g1, 5 * MIN + 45 * SEC, 5 * MIN, RateKind::Delta, true),
+            -2.0,
+        );
+        assert_some_close(
+            ext(&g2, 5 * MIN + 45 * SEC, 5 * MIN, RateKind::Delta, true),
+            2.0,
+        );
+
+        // 9 8 5 4: every step a reset; smoothed increase over [2m] at 2m15s is 12.
+        let r = load(MIN, &[9.0, 8.0, 5.0, 4.0]);
+        assert_some_close(
+            ext(&r, 2 * MIN + 15 * SEC, 2 * MIN, RateKind::Increase, true),
+            12.0,
+        );
+    }
+
+    #[test]
+    fn extended_selectors_as_range_vectors() {
+        let mut v = seq(1.0, 1.0, 4);
+        v.extend(seq(9.0, 1.0, 4));
+        let complete = load(15 * SEC, &v);
+        let w = extended(&complete, 65 * SEC, MIN, true);
+        let out = extend_floats(&w, 5 * SEC, 65 * SEC, true);
+        let ts: Vec<i64> = out.iter().map(|s| s.t).collect();
+        assert_eq!(ts, vec![5_000, 15_000, 30_000, 45_000, 60_000, 65_000]);
+        assert_close(out[0].v, 1.0 + 1.0 / 3.0);
+        assert_eq!(
+            &out[1..5].iter().map(|s| s.v).collect::<Vec<_>>(),
+            &[2.0, 3.0, 4.0, 5.0]
+        );
+        assert_close(out[5].v, 5.0 + 4.0 / 3.0);
+        // Anchored: the edges take the sample at or before them.
+        let w = extended(&complete, 65 * SEC, MIN, false);
+        let out = extend_floats(&w, 5 * SEC, 65 * SEC, false);
+        assert_eq!(out.first(), Some(&Sample { t: 5_000, v: 1.0 }));
+        assert_eq!(out.last(), Some(&Sample { t: 65_000, v: 5.0 }));
+        assert_eq!(out.len(), 6);
+        // A sample exactly on an edge is replaced by the synthetic one, not duplicated.
+        let out = extend_floats(&w, 15 * SEC, 60 * SEC, false);
+        let ts: Vec<i64> = out.iter().map(|s| s.t).collect();
+        assert_eq!(ts, vec![15_000, 30_000, 45_000, 60_000]);
+        // Nothing after mint.
+        assert!(extend_floats(&w, 200 * SEC, 260 * SEC, true).is_empty());
+        assert!(extend_floats(&[], 0, 1, false).is_empty());
+    }
+
+    #[test]
+    fn anchored_changes_and_resets() {
+        // extended_vectors.test: changes/resets with `anchored`.
+        let s1 = load(MIN, &seq(1.0, 1.0, 10));
+        let mut v = vec![1.0];
+        v.extend(seq(1.0, 1.0, 10));
+        let s2 = load(MIN, &v);
+        let s3 = load(MIN, &seq(99.0, -1.0, 10));
+        let mut v = vec![99.0];
+        v.extend(seq(99.0, -1.0, 10));
+        let s4 = load(MIN, &v);
+        let anchored = |s: &[Sample], eval, range, f: fn(&[Sample]) -> Option<f64>| {
+            let w = extended(s, eval, range, false);
+            anchored_first_index(&w, eval - range).and_then(|i| f(&w[i..]))
+        };
+        let all = [&s1, &s2, &s3, &s4];
+        for (i, s) in all.iter().enumerate() {
+            assert_eq!(changes(&window(s, 5 * MIN, 5 * MIN)), Some(4.0));
+            assert_eq!(changes(&window(s, 5 * MIN + 30 * SEC, 5 * MIN)), Some(4.0));
+            let expected = [5.0, 4.0, 5.0, 4.0][i];
+            assert_eq!(anchored(s, 5 * MIN, 5 * MIN, changes), Some(expected));
+            assert_eq!(anchored(s, 6 * MIN, 5 * MIN, changes), Some(5.0));
+            assert_eq!(
+                anchored(s, 5 * MIN + 30 * SEC, 5 * MIN, changes),
+                Some(expected)
+            );
+            assert_eq!(
+                resets(&window(s, 5 * MIN + 30 * SEC, 5 * MIN)),
+                Some([0.0, 0.0, 4.0, 4.0][i])
+            );
+            assert_eq!(
+                anchored(s, 5 * MIN + 30 * SEC, 5 * MIN, resets),
+                Some([0.0, 0.0, 5.0, 4.0][i])
+            );
+        }
+        // 2 _ 1 _ _ _ _ _ 0: the anchor must lie within the lookback delta.
+        let sparse = vec![
+            Sample { t: 0, v: 2.0 },
+            Sample { t: 2 * MIN, v: 1.0 },
+            Sample { t: 8 * MIN, v: 0.0 },
+        ];
+        assert_eq!(anchored(&sparse, 2 * MIN, MIN, changes), Some(1.0));
+        // (extended_vectors.test at one commit also expects 1 at 3m, where no sample lies inside
+        // (2m, 3m]; the `pickFirstSampleIndices` we follow gives no result there.)
+        assert_eq!(anchored(&sparse, 3 * MIN, MIN, changes), None);
+        assert_eq!(anchored(&sparse, 8 * MIN, MIN, changes), Some(0.0));
+        assert_eq!(anchored(&sparse, 8 * MIN, MIN + 1, changes), Some(1.0));
+        assert_eq!(anchored(&sparse, 2 * MIN, MIN, resets), Some(1.0));
+        assert_eq!(anchored(&sparse, 8 * MIN, MIN + 1, resets), Some(1.0));
+        assert_eq!(anchored_first_index(&sparse, 8 * MIN), None);
+        assert_eq!(anchored_first_index(&[], 0), None);
+    }
+
     type WindowFn = fn(&[Sample]) -> Option<f64>;
 
     fn arb_samples() -> impl Strategy<Value = Vec<Sample>> {
@@ -1206,6 +1614,16 @@ mod tests {
         fn range_functions_never_panic(samples in arb_samples(), start in -2_000_000i64..0, end in 0i64..2_000_000, q in any::<f64>(), sf in 0.0..1.0f64, tf in 0.0..1.0f64) {
             for kind in [RateKind::Rate, RateKind::Increase, RateKind::Delta] {
                 let _ = extrapolated_rate(&samples, start, end, kind);
+                let sts: Vec<i64> = samples.iter().map(|s| s.t - (s.v.abs() as i64 % 100_000)).collect();
+                let _ = extrapolated_rate_with_start_timestamps(&samples, &sts, start, end, kind);
+                let _ = extrapolated_rate_with_start_timestamps(&samples, &sts[..sts.len() / 2], start, end, kind);
+                for smoothed in [false, true] {
+                    let _ = extended_rate(&samples, start, end, kind, smoothed);
+                    let _ = extend_floats(&samples, start, end, smoothed);
+                }
+            }
+            if let Some(i) = anchored_first_index(&samples, start) {
+                prop_assert!(changes(&samples[i..]).is_some());
             }
             let fs: [WindowFn; 21] = [
                 irate, idelta, sum_over_time, avg_over_time, min_over_time, max_over_time,
