@@ -331,6 +331,42 @@ mod tests {
     }
 
     #[test]
+    fn sum_and_avg_aggregation_cases() {
+        // aggregators.test "Test summing and averaging extreme values" (series in label order).
+        let ten = [2.0, 8.0, 1e100, -1e100];
+        assert_exact(sum_of(&ten), 10.0);
+        assert_exact(avg_of(&ten), 2.5);
+        let inf = f64::INFINITY;
+        for g in [[inf, 2.0], [2.0, inf]] {
+            assert_exact(sum_of(&g), inf);
+            assert_exact(avg_of(&g), inf);
+        }
+        for g in [[-inf, 2.0], [2.0, -inf]] {
+            assert_exact(sum_of(&g), -inf);
+            assert_exact(avg_of(&g), -inf);
+        }
+        assert!(sum_of(&[inf, -inf]).is_nan());
+        assert!(avg_of(&[inf, -inf]).is_nan());
+        for g in [[f64::NAN, 2.0], [2.0, f64::NAN]] {
+            assert!(sum_of(&g).is_nan());
+            assert!(avg_of(&g).is_nan());
+        }
+        // The "avg(data{test=…})" block: inf3 is Inf Inf -Inf, nan is -Inf 0 Inf.
+        assert_exact(avg_of(&[inf, 0.0, inf]), inf);
+        assert_exact(avg_of(&[-inf, 0.0, -inf]), -inf);
+        assert!(avg_of(&[inf, inf, -inf]).is_nan());
+        assert!(avg_of(&[-inf, -inf, inf]).is_nan());
+        assert!(avg_of(&[-inf, 0.0, inf]).is_nan());
+        let big = 9.988465674311579e307;
+        assert_exact(avg_of(&[big; 4]), big);
+        assert_exact(avg_of(&[-big; 4]), -big);
+        assert_exact(avg_of(&[-big, -big, big, big]), 0.0);
+        // Eleven 52s average to exactly 52.
+        assert_exact(avg_of(&[52.0; 11]), 52.0);
+        assert_exact(avg_of(&[52.0; 8]), 52.0);
+    }
+
+    #[test]
     fn mean_of_extreme_magnitudes() {
         // functions.test "More tests for extreme values".
         assert_close(
