@@ -268,6 +268,26 @@ mod tests {
     }
 
     #[test]
+    fn kahan_inc_special_values() {
+        // promql/functions_test.go TestKahanSumInc, both orders.
+        let inf = f64::INFINITY;
+        let cases = [
+            (inf, 2.0, inf),
+            (-inf, 2.0, -inf),
+            (inf, -inf, f64::NAN),
+            (f64::NAN, 2.0, f64::NAN),
+            (f64::NAN, inf, f64::NAN),
+            (f64::NAN, -inf, f64::NAN),
+        ];
+        for (a, b, expected) in cases {
+            for (x, y) in [(a, b), (b, a)] {
+                let (sum, c) = kahan_sum_inc(y, x, 0.0);
+                assert_exact(sum + c, expected);
+            }
+        }
+    }
+
+    #[test]
     fn sum_of_negative_zero_is_positive_zero_as_in_go() {
         // Go adds the (zero) compensation at the end too: -0 + 0 = +0.
         assert!(sum_of(&[-0.0]).is_sign_positive());

@@ -14,6 +14,24 @@
 //! offers Prometheus' semantics. Each kernel names the Prometheus function it follows and keeps its
 //! operation order, so the two can be read side by side.
 //!
+//! Where each PromQL function's numbers come from:
+//!
+//! | PromQL | kernel |
+//! |---|---|
+//! | `rate`, `increase`, `delta` | [`extrapolated_rate`] (with start timestamps: [`extrapolated_rate_with_start_timestamps`], warning: [`has_start_time_overlap`]); `anchored`/`smoothed` selectors: [`extended_rate`] |
+//! | `irate`, `idelta` | [`irate`] / [`irate_with_start_timestamps`], [`idelta`] |
+//! | `changes`, `resets` | [`changes`], [`resets`] / [`resets_with_start_timestamps`]; `anchored`: start at [`anchored_first_index`] |
+//! | `*_over_time`, `ts_of_*_over_time` | the function of the same name in [`range`] |
+//! | `deriv`, `predict_linear` | [`deriv`], [`predict_linear`] (both on [`linear_regression`]) |
+//! | `double_exponential_smoothing` | [`double_exponential_smoothing`] |
+//! | `sum`, `avg`, `stddev`, `stdvar`, `quantile` (aggregations) | [`KahanSum::starting_with`], [`MeanAcc`], [`VarianceAcc`], [`quantile`] |
+//! | `min`/`max` aggregations, `max_of`/`min_of` | (`<`/`>` with NaN replaced, see `range::min_over_time`); [`go_max`]/[`go_min`] |
+//! | `histogram_quantile`, `histogram_fraction` (classic buckets) | [`bucket_quantile`] / [`bucket_quantile_detailed`], [`bucket_fraction`] |
+//! | `abs` … `rad`, `sgn` | [`simple_math`] |
+//! | `round`, `clamp`, `clamp_min`, `clamp_max` | [`round`], [`clamp`], [`clamp_min`], [`clamp_max`] |
+//! | `year()` … `days_in_month()` | [`date_part`] (argument) / [`date_part_at_ms`] (no argument: the step's time) |
+//! | range-vector output of `x[r] anchored/smoothed` | [`extend_floats`] |
+//!
 //! Conventions:
 //! * Range functions take the samples of one window (`range_start_ms < t <= range_end_ms`, sorted by
 //!   time, staleness markers removed) and return `None` where Prometheus emits no sample.

@@ -866,6 +866,19 @@ mod tests {
         let d = deriv(&w).unwrap();
         assert_close(p - (800.0 + d * 3600.0), 0.0);
 
+        // promql/functions_test.go TestDeriv (issues 2674, 7180): large timestamps, constant value.
+        let start = 1_493_712_816_939;
+        let foo: Vec<Sample> = (0..15)
+            .map(|i| Sample {
+                t: start + 30 * SEC * i + 12 * i % 2,
+                v: 1.0,
+            })
+            .collect();
+        assert_exact(
+            deriv(&window(&foo, 1_493_712_846_939, 30 * MIN)).unwrap(),
+            0.0,
+        );
+
         // Constant series: slope 0, intercept the value; constant Inf: NaN.
         let c = load(SEC, &[3.0, 3.0, 3.0]);
         assert_eq!(linear_regression(&c, 0), (0.0, 3.0));
