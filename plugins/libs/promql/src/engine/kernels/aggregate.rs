@@ -178,6 +178,45 @@ impl VarianceAcc {
     }
 }
 
+/// One step of the `max` aggregation: the new value wins if it is greater or the current one is NaN, so
+/// the result is NaN only if every value is.
+pub fn max_step(current: f64, v: f64) -> f64 {
+    if current < v || current.is_nan() {
+        v
+    } else {
+        current
+    }
+}
+
+/// One step of the `min` aggregation: the new value wins if it is smaller or the current one is NaN.
+pub fn min_step(current: f64, v: f64) -> f64 {
+    if current > v || current.is_nan() {
+        v
+    } else {
+        current
+    }
+}
+
+/// The order of `sort()`: ascending, NaN last.
+pub fn sort_asc_cmp(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// The order of `sort_desc()`: descending, NaN last.
+pub fn sort_desc_cmp(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => b.partial_cmp(&a).unwrap_or(Ordering::Equal),
+    }
+}
+
 /// Orders floats as Prometheus' `vectorByValueHeap` sorts them: NaN before every number.
 pub(crate) fn nan_first_cmp(a: &f64, b: &f64) -> Ordering {
     match (a.is_nan(), b.is_nan()) {
@@ -265,6 +304,27 @@ mod tests {
         assert_eq!((d, c), (2.0, 0.0));
         let (d, c) = kahan_sum_dec(f64::MAX, -f64::MAX, 0.0);
         assert_eq!((d, c), (f64::NEG_INFINITY, 0.0));
+    }
+
+    #[test]
+    fn min_max_and_sort_orders() {
+        // aggregators.test: min/max ignore NaN unless every value is NaN.
+        let fold = |f: fn(f64, f64) -> f64, vals: &[f64]| {
+            vals[1..].iter().fold(vals[0], |acc, v| f(acc, *v))
+        };
+        assert_eq!(fold(max_step, &[f64::NAN, 1.0, 3.0, 2.0]), 3.0);
+        assert_eq!(fold(min_step, &[2.0, f64::NAN, 1.0]), 1.0);
+        assert!(fold(max_step, &[f64::NAN, f64::NAN]).is_nan());
+        assert_eq!(fold(max_step, &[1.0, f64::INFINITY]), f64::INFINITY);
+        assert_eq!(fold(min_step, &[1.0, f64::NEG_INFINITY]), f64::NEG_INFINITY);
+
+        let mut v = [3.0, f64::NAN, 1.0, f64::INFINITY, -1.0];
+        v.sort_by(|a, b| sort_asc_cmp(*a, *b));
+        assert_eq!(&v[..4], &[-1.0, 1.0, 3.0, f64::INFINITY]);
+        assert!(v[4].is_nan());
+        v.sort_by(|a, b| sort_desc_cmp(*a, *b));
+        assert_eq!(&v[..4], &[f64::INFINITY, 3.0, 1.0, -1.0]);
+        assert!(v[4].is_nan());
     }
 
     #[test]

@@ -25,7 +25,8 @@
 //! | `deriv`, `predict_linear` | [`deriv`], [`predict_linear`] (both on [`linear_regression`]) |
 //! | `double_exponential_smoothing` | [`double_exponential_smoothing`] |
 //! | `sum`, `avg`, `stddev`, `stdvar`, `quantile` (aggregations) | [`KahanSum::starting_with`], [`MeanAcc`], [`VarianceAcc`], [`quantile`] |
-//! | `min`/`max` aggregations, `max_of`/`min_of` | (`<`/`>` with NaN replaced, see `range::min_over_time`); [`go_max`]/[`go_min`] |
+//! | `min`/`max` aggregations, `max_of`/`min_of` | [`min_step`]/[`max_step`]; [`go_min`]/[`go_max`] |
+//! | `sort`, `sort_desc` | [`sort_asc_cmp`], [`sort_desc_cmp`] |
 //! | `histogram_quantile`, `histogram_fraction` (classic buckets) | [`bucket_quantile`] / [`bucket_quantile_detailed`], [`bucket_fraction`] |
 //! | `abs` … `rad`, `sgn` | [`simple_math`] |
 //! | `round`, `clamp`, `clamp_min`, `clamp_max` | [`round`], [`clamp`], [`clamp_min`], [`clamp_max`] |
@@ -45,7 +46,10 @@ pub mod histogram;
 pub mod instant;
 pub mod range;
 
-pub use aggregate::{KahanSum, MeanAcc, VarianceAcc, kahan_sum_dec, kahan_sum_inc, quantile};
+pub use aggregate::{
+    KahanSum, MeanAcc, VarianceAcc, kahan_sum_dec, kahan_sum_inc, max_step, min_step, quantile,
+    sort_asc_cmp, sort_desc_cmp,
+};
 pub use histogram::{
     Bucket, BucketQuantileResult, SMALL_DELTA_TOLERANCE, bucket_fraction, bucket_quantile,
     bucket_quantile_detailed,
