@@ -14,7 +14,12 @@ const BUCKETS: [&str; 6] = ["0.1", "0.5", "1", "5", "10", "+Inf"];
 
 fn storage() -> MemoryStorage {
     let mut storage = MemoryStorage::new();
-    let samples = |slope: f64| (0..=240).map(move |i| Sample { t: i * 15_000, v: slope * i as f64 });
+    let samples = |slope: f64| {
+        (0..=240).map(move |i| Sample {
+            t: i * 15_000,
+            v: slope * i as f64,
+        })
+    };
     for series in 0..10_000 {
         let labels = Labels::new(vec![
             ("__name__".into(), "requests_total".into()),

@@ -103,12 +103,11 @@ fn hold_windows(
     samples: &[Sample],
     windows: &[(i64, i64)],
 ) -> Result<(), QueryError> {
-    let mut total = 0usize;
-    for &(from, to) in windows {
-        let lo = samples.partition_point(|s| s.t <= from);
-        let hi = samples.partition_point(|s| s.t <= to);
-        total += hi.saturating_sub(lo);
-    }
+    let mut cursor = WindowCursor::default();
+    let total = windows
+        .iter()
+        .map(|w| cursor.window(samples, *w).len())
+        .sum();
     ctx.hold(total)
 }
 
@@ -239,4 +238,69 @@ pub(crate) fn window(samples: &[Sample], (from, to): (i64, i64)) -> &[Sample] {
     let lo = samples.partition_point(|s| s.t <= from);
     let hi = samples.partition_point(|s| s.t <= to);
     &samples[lo..hi.max(lo)]
+}
+
+/// Finds successive windows `(from, to]` of one series by moving two indices forward, falling back to
+/// a binary search when a window starts before the previous one (never, unless `@` pins it).
+#[derive(Default)]
+pub(crate) struct WindowCursor {
+    lo: usize,
+    hi: usize,
+    last_from: Option<i64>,
+}
+
+impl WindowCursor {
+    pub(crate) fn window<'s>(
+        &mut self,
+        samples: &'s [Sample],
+        (from, to): (i64, i64),
+    ) -> &'s [Sample] {
+        match self.last_from {
+            Some(prev) if from >= prev => {
+                while self.lo < samples.len() && samples[self.lo].t <= from {
+                    self.lo += 1;
+                }
+                self.hi = self.hi.max(self.lo);
+                while self.hi < samples.len() && samples[self.hi].t <= to {
+                    self.hi += 1;
+                }
+                // A window that ends before the previous one (a shorter range cannot happen, but be safe).
+                if self.hi > self.lo && samples[self.hi - 1].t > to {
+                    return window(samples, (from, to));
+                }
+            }
+            _ => {
+                self.lo = samples.partition_point(|s| s.t <= from);
+                self.hi = samples.partition_point(|s| s.t <= to).max(self.lo);
+            }
+        }
+        self.last_from = Some(from);
+        &samples[self.lo..self.hi]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The cursor finds the same windows as a binary search, whatever order the windows come in.
+        #[test]
+        fn cursor_agrees_with_binary_search(
+            times in proptest::collection::btree_set(-1000i64..1000, 0..60),
+            windows in proptest::collection::vec((-1100i64..1100, 0i64..300), 1..40),
+            sorted in any::<bool>(),
+        ) {
+            let samples: Vec<Sample> = times.into_iter().map(|t| Sample { t, v: 0.0 }).collect();
+            let mut windows: Vec<(i64, i64)> = windows.into_iter().map(|(from, len)| (from, from + len)).collect();
+            if sorted {
+                windows.sort();
+            }
+            let mut cursor = WindowCursor::default();
+            for w in windows {
+                prop_assert_eq!(cursor.window(&samples, w), window(&samples, w));
+            }
+        }
+    }
 }
