@@ -13,6 +13,7 @@
 
 mod error;
 mod eval;
+pub mod histogram;
 pub mod kernels;
 mod storage;
 mod value;
