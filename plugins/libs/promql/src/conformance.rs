@@ -3,9 +3,12 @@
 //! range-mode cross-check, README §6 of `shared/promql-tests`). The `promql-conformance` binary prints
 //! its reports; a test keeps the per-file pass counts at or above a committed baseline.
 
+use std::sync::Arc;
+
+use crate::engine::histogram::{self, FloatHistogram};
 use crate::engine::{
-    Engine, EngineOptions, Labels, MemoryStorage, QueryError, QueryResult, STALE_NAN_BITS, Sample,
-    Value, is_stale_nan,
+    Engine, EngineOptions, HistogramSample, Labels, MemoryStorage, QueryError, QueryResult,
+    STALE_NAN_BITS, Sample, Value, is_stale_nan,
 };
 use crate::testscript::{
     AnnotationRule, Command, Eval, EvalKind, ExpectedResult, ExpectedSeries, Grid, MessageMatch,
@@ -70,6 +73,16 @@ pub fn run_script(text: &str) -> FileReport {
                     });
                     storage
                         .append_with_start_timestamps(Labels::new(series.labels.clone()), samples);
+                    let histograms = series.samples.iter().filter_map(|(t, v)| match v {
+                        SampleValue::Histogram(literal) => {
+                            literal.to_histogram().ok().map(|h| HistogramSample {
+                                t: *t,
+                                h: Arc::new(h),
+                            })
+                        }
+                        _ => None,
+                    });
+                    storage.append_histograms(Labels::new(series.labels.clone()), histograms);
                 }
             }
             Command::Eval(eval) => {
@@ -192,6 +205,14 @@ fn points_at(value: &Value, t: i64) -> Result<Value, String> {
                 labels: s.labels.clone(),
                 t,
                 v: sample.v,
+                h: None,
+            });
+        } else if let Some(sample) = s.histograms.iter().find(|p| p.t == t) {
+            out.push(crate::engine::VectorSample {
+                labels: s.labels.clone(),
+                t,
+                v: 0.0,
+                h: Some(sample.h.clone()),
             });
         }
     }
@@ -290,9 +311,15 @@ fn check_outcome(
             }
         }
         (ExpectedResult::Series(want), Value::Vector(got)) if grid.is_none() => {
-            let got: Vec<(Labels, Vec<Sample>)> = got
+            let got: Vec<(Labels, Vec<(i64, Got)>)> = got
                 .into_iter()
-                .map(|s| (s.labels, vec![Sample { t: s.t, v: s.v }]))
+                .map(|s| {
+                    let value = match s.h {
+                        Some(h) => Got::H(h),
+                        None => Got::F(s.v),
+                    };
+                    (s.labels, vec![(s.t, value)])
+                })
                 .collect();
             compare_series(want, &got, None, eval.expectation.ordered)
         }
@@ -300,8 +327,19 @@ fn check_outcome(
             if got.windows(2).any(|w| w[0].labels > w[1].labels) {
                 return Err("the matrix is not sorted by labels".to_string());
             }
-            let got: Vec<(Labels, Vec<Sample>)> =
-                got.into_iter().map(|s| (s.labels, s.samples)).collect();
+            let got: Vec<(Labels, Vec<(i64, Got)>)> = got
+                .into_iter()
+                .map(|s| {
+                    let mut points: Vec<(i64, Got)> = s
+                        .samples
+                        .iter()
+                        .map(|p| (p.t, Got::F(p.v)))
+                        .chain(s.histograms.iter().map(|p| (p.t, Got::H(p.h.clone()))))
+                        .collect();
+                    points.sort_by_key(|(t, _)| *t);
+                    (s.labels, points)
+                })
+                .collect();
             compare_series(want, &got, grid, false)
         }
         (want, got) => Err(format!(
@@ -317,9 +355,16 @@ fn check_outcome(
     }
 }
 
+/// An actual point.
+#[derive(Debug)]
+enum Got {
+    F(f64),
+    H(Arc<FloatHistogram>),
+}
+
 fn compare_series(
     want: &[ExpectedSeries],
-    got: &[(Labels, Vec<Sample>)],
+    got: &[(Labels, Vec<(i64, Got)>)],
     grid: Option<Grid>,
     ordered: bool,
 ) -> Result<(), String> {
@@ -344,55 +389,48 @@ fn compare_series(
                 pos + 1
             ));
         }
-        let samples = &got[found].1;
-        let expected: Vec<(Option<i64>, f64, bool)> = w
+        let points = &got[found].1;
+        let expected: Vec<(Option<i64>, &SampleValue)> = w
             .values
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| {
-                let t = grid.map(|g| g.timestamp_ms(i));
-                match v {
-                    SampleValue::Float(f) => Some((t, *f, false)),
-                    SampleValue::Stale => Some((t, f64::NAN, true)),
-                    SampleValue::Omitted => None,
-                    SampleValue::Histogram(_) => Some((t, f64::NAN, false)),
-                }
-            })
+            .filter(|(_, v)| !matches!(v, SampleValue::Omitted))
+            .map(|(i, v)| (grid.map(|g| g.timestamp_ms(i)), v))
             .collect();
-        if w.values
-            .iter()
-            .any(|v| matches!(v, SampleValue::Histogram(_)))
-        {
+        if expected.len() != points.len() {
             return Err(format!(
-                "series {labels}: native histograms are not supported"
-            ));
-        }
-        if expected.len() != samples.len() {
-            return Err(format!(
-                "series {labels}: expected {} points, got {}: {:?}",
+                "series {labels}: expected {} points, got {}: {points:?}",
                 expected.len(),
-                samples.len(),
-                samples.iter().map(|s| (s.t, s.v)).collect::<Vec<_>>()
+                points.len(),
             ));
         }
-        for ((t, v, stale), s) in expected.iter().zip(samples) {
+        for ((t, want), (got_t, got)) in expected.iter().zip(points) {
             if let Some(t) = t
-                && *t != s.t
+                && t != got_t
             {
                 return Err(format!(
-                    "series {labels}: expected a point at {t}, got {}",
-                    s.t
+                    "series {labels}: expected a point at {t}, got {got_t}"
                 ));
             }
-            let ok = if *stale {
-                is_stale_nan(s.v)
-            } else {
-                float_eq(*v, s.v)
+            let ok = match (want, got) {
+                (SampleValue::Stale, Got::F(v)) => is_stale_nan(*v),
+                (SampleValue::Float(want), Got::F(v)) => float_eq(*want, *v),
+                (SampleValue::Histogram(literal), Got::H(h)) => {
+                    let expected = literal
+                        .to_histogram()
+                        .map_err(|err| format!("series {labels}: bad histogram literal: {err}"))?;
+                    let hint = literal.base.contains("counter_reset_hint")
+                        || literal
+                            .step
+                            .as_ref()
+                            .is_some_and(|(_, s)| s.contains("counter_reset_hint"));
+                    histogram::harness_equal(&expected, h, hint)
+                }
+                _ => false,
             };
             if !ok {
                 return Err(format!(
-                    "series {labels}: at {}: expected {v}, got {}",
-                    s.t, s.v
+                    "series {labels}: at {got_t}: expected {want:?}, got {got:?}"
                 ));
             }
         }

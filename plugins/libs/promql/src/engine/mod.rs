@@ -23,8 +23,8 @@ use std::time::Duration;
 pub use error::QueryError;
 pub use storage::{CompiledMatcher, MemoryStorage, SeriesIter, Storage, StoredSeries};
 pub use value::{
-    Annotations, Labels, METRIC_NAME, QueryResult, STALE_NAN_BITS, Sample, Series, Value,
-    VectorSample, is_stale_nan,
+    Annotations, HistogramSample, Labels, METRIC_NAME, QueryResult, STALE_NAN_BITS, Sample, Series,
+    Value, VectorSample, is_stale_nan,
 };
 
 /// Engine settings; the defaults are Prometheus' and Mimir's.

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use super::aggregate::format_float;
 use super::selector::{self, WindowCursor, window};
 use super::{
-    Ctx, Grid, RangeOperand, StepSeries, Stream, eval_range, eval_scalar, eval_string, eval_vector,
-    unwrap_parens,
+    Ctx, Grid, Point, RangeOperand, StepSeries, Stream, eval_range, eval_scalar, eval_string,
+    eval_vector, float_at, histogram_ops, unwrap_parens,
 };
 use crate::engine::kernels;
 use crate::engine::value::{Labels, METRIC_NAME};
@@ -52,7 +52,10 @@ pub(crate) fn eval_scalar_call(
                 for (i, v) in series.values.iter().enumerate() {
                     if let Some(v) = v {
                         seen[i] += 1;
-                        out[i] = if seen[i] == 1 { *v } else { f64::NAN };
+                        out[i] = match v {
+                            Point::F(v) if seen[i] == 1 => *v,
+                            _ => f64::NAN,
+                        };
                     }
                 }
             }
@@ -66,7 +69,8 @@ pub(crate) fn eval_scalar_call(
     })
 }
 
-/// Maps every present value of every series; the result drops `__name__`.
+/// Maps every float of every series (histograms are dropped: these functions take floats); the
+/// result drops `__name__` when asked.
 fn map_values<'a>(
     input: Stream<'a>,
     drop_name: bool,
@@ -75,9 +79,10 @@ fn map_values<'a>(
     Box::new(input.map(move |series| {
         let mut series = series?;
         for (i, value) in series.values.iter_mut().enumerate() {
-            if let Some(v) = *value {
-                *value = f(i, v);
-            }
+            *value = match value.take() {
+                Some(Point::F(v)) => f(i, v).map(Point::F),
+                _ => None,
+            };
         }
         if drop_name {
             series.drop_name = true;
@@ -122,7 +127,7 @@ pub(crate) fn eval_vector_call<'a>(
             Ok(Box::new(std::iter::once(Ok(StepSeries {
                 labels: Labels::default(),
                 drop_name: false,
-                values: values.into_iter().map(Some).collect(),
+                values: values.into_iter().map(|v| Some(Point::F(v))).collect(),
             }))))
         }
         "round" => {
@@ -158,7 +163,7 @@ pub(crate) fn eval_vector_call<'a>(
         | "month" | "year" => {
             if c.args.is_empty() {
                 let values = (0..grid.len)
-                    .map(|i| kernels::date_part(name, grid.time(i) as f64 / 1000.0))
+                    .map(|i| kernels::date_part(name, grid.time(i) as f64 / 1000.0).map(Point::F))
                     .collect();
                 return Ok(Box::new(std::iter::once(Ok(StepSeries {
                     labels: Labels::default(),
@@ -177,9 +182,16 @@ pub(crate) fn eval_vector_call<'a>(
                 return Ok(map_values(input, true, |_, v| Some(v)));
             }
             let input = eval_vector(ctx, &c.args[0], grid)?;
-            Ok(map_values(input, true, move |i, _| {
-                Some(grid.time(i) as f64 / 1000.0)
-            }))
+            Ok(Box::new(input.map(move |series| {
+                let mut series = series?;
+                for (i, value) in series.values.iter_mut().enumerate() {
+                    if value.is_some() {
+                        *value = Some(Point::F(grid.time(i) as f64 / 1000.0));
+                    }
+                }
+                series.drop_name = true;
+                Ok(series)
+            })))
         }
         "start_timestamp" => match unwrap_parens(&c.args[0]) {
             Expr::VectorSelector(sel) => {
@@ -231,7 +243,10 @@ fn absent_result<'a>(arg: &Expr, present: &[bool]) -> Stream<'a> {
             }
         }
     }
-    let values = present.iter().map(|p| (!p).then_some(1.0)).collect();
+    let values = present
+        .iter()
+        .map(|p| (!p).then_some(Point::F(1.0)))
+        .collect();
     Box::new(std::iter::once(Ok(StepSeries {
         labels,
         drop_name: false,
@@ -329,21 +344,51 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
         let mut any = false;
         let mut overlap = false;
         let mut cursor = WindowCursor::default();
-        let values: Vec<Option<f64>> = windows
+        let mut issues: Vec<histogram_ops::RangeIssue> = Vec::new();
+        let values: Vec<Option<Point>> = windows
             .iter()
             .enumerate()
             .map(|(i, &(from, to))| {
                 let range = cursor.range(&s.samples, (from, to));
                 let st = s.start_ts.get(range.clone()).unwrap_or(&[]);
                 let w = &s.samples[range];
-                if counter_check && !st.is_empty() && kernels::has_start_time_overlap(w, st) {
-                    overlap = true;
-                }
-                let v = kernel(w, st, from, to, pa.get(i).copied().unwrap_or(0.0), pb.get(i).copied().unwrap_or(0.0), grid.time(i));
+                let hw = histogram_window(&s.histograms, (from, to));
+                let v = if hw.is_empty() {
+                    if counter_check && !st.is_empty() && kernels::has_start_time_overlap(w, st) {
+                        overlap = true;
+                    }
+                    let pa = pa.get(i).copied().unwrap_or(0.0);
+                    let pb = pb.get(i).copied().unwrap_or(0.0);
+                    kernel(w, st, from, to, pa, pb, grid.time(i)).map(Point::F)
+                } else {
+                    let (v, issue) = histogram_ops::range_function(name, w, hw, from, to);
+                    if let Some(issue) = issue {
+                        issues.push(issue);
+                    }
+                    v
+                };
                 any |= v.is_some();
                 v
             })
             .collect();
+        let metric = s.labels.get(crate::engine::METRIC_NAME);
+        for issue in issues {
+            let message = match issue {
+                histogram_ops::RangeIssue::Mixed => {
+                    format!("encountered a mix of histograms and floats for metric name {metric:?}")
+                }
+                histogram_ops::RangeIssue::MixedSchemas => format!(
+                    "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"
+                ),
+                histogram_ops::RangeIssue::NotCounter => {
+                    format!("this native histogram metric is not a counter: {metric:?}")
+                }
+                histogram_ops::RangeIssue::NotGauge => {
+                    format!("this native histogram metric is not a gauge: {metric:?}")
+                }
+            };
+            ctx.warn(message, span);
+        }
         if overlap {
             ctx.warn(
                 format!(
@@ -367,7 +412,7 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
 fn sort<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Stream<'a>, QueryError> {
     let mut all: Vec<StepSeries> = eval_vector(ctx, &c.args[0], grid)?.collect::<Result<_, _>>()?;
     if grid.len == 1 {
-        let value = |s: &StepSeries| s.values[0].unwrap_or(f64::NAN);
+        let value = |s: &StepSeries| float_at(&s.values, 0).unwrap_or(f64::NAN);
         match c.func.name {
             "sort" => all.sort_by(|a, b| nan_last(value(a), value(b), false)),
             "sort_desc" => all.sort_by(|a, b| nan_last(value(a), value(b), true)),
@@ -555,11 +600,11 @@ fn histogram_quantile<'a>(
             .unwrap_or_default();
         let mut scratch = Vec::with_capacity(buckets.len());
         let mut forced = false;
-        let values: Vec<Option<f64>> = (0..grid.len)
+        let values: Vec<Option<Point>> = (0..grid.len)
             .map(|step| {
                 scratch.clear();
                 scratch.extend(buckets.iter().filter_map(|(bound, s)| {
-                    s.values[step].map(|count| kernels::Bucket {
+                    float_at(&s.values, step).map(|count| kernels::Bucket {
                         upper_bound: *bound,
                         count,
                     })
@@ -569,7 +614,7 @@ fn histogram_quantile<'a>(
                 }
                 let (v, monotonic_fix, _) = kernels::bucket_quantile(q[step], &mut scratch);
                 forced |= monotonic_fix;
-                Some(v)
+                Some(Point::F(v))
             })
             .collect();
         if forced {
@@ -644,4 +689,17 @@ fn range_kernel(name: &str) -> Option<RangeKernel> {
         }
         _ => return None,
     })
+}
+
+/// The histogram samples of a window `(from, to]`.
+fn histogram_window(
+    samples: &[crate::engine::HistogramSample],
+    (from, to): (i64, i64),
+) -> &[crate::engine::HistogramSample] {
+    if samples.is_empty() {
+        return samples;
+    }
+    let lo = samples.partition_point(|s| s.t <= from);
+    let hi = samples.partition_point(|s| s.t <= to).max(lo);
+    &samples[lo..hi]
 }
