@@ -25,13 +25,23 @@
 //!   [`harness_equal`].
 
 pub mod bounds;
+pub mod functions;
+pub mod json;
 pub mod literal;
 pub mod ops;
+
+#[cfg(test)]
+mod tests;
 
 pub use bounds::{
     CUSTOM_BUCKETS_SCHEMA, EXPONENTIAL_SCHEMA_MAX, EXPONENTIAL_SCHEMA_MIN, bucket_bound,
     exponential_bound, is_custom_buckets_schema, is_exponential_schema, is_valid_schema,
 };
+pub use functions::{
+    histogram_avg, histogram_count, histogram_fraction, histogram_quantile, histogram_stddev,
+    histogram_stdvar, histogram_sum,
+};
+pub use json::{format_api_float, format_go_g, format_go_v, histogram_json};
 pub use literal::{harness_equal, parse_histogram_literal, parse_histogram_literal_with_hint};
 pub use ops::{AddOutcome, HistogramError};
 

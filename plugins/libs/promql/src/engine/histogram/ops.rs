@@ -294,7 +294,7 @@ pub(crate) fn compact_buckets(
             i_span += 1;
         }
     }
-    if max_empty == 0 || buckets.is_empty() {
+    if max_empty == 0 || buckets.is_empty() || spans.is_empty() {
         return;
     }
 
@@ -409,7 +409,10 @@ fn add_buckets(
                                 spans_a[1].offset.wrapping_sub(index_b.wrapping_add(1));
                         }
                         break 'body;
-                    } else if spans_a[0].offset == index_b {
+                    } else if spans_a[0].offset == index_b
+                        && spans_a[0].length > 0
+                        && !buckets_a.is_empty()
+                    {
                         add_into(0, buckets_a, &mut comp_a);
                         break 'body;
                     }
