@@ -51,6 +51,11 @@ pub fn run_script(text: &str) -> FileReport {
         match command {
             Command::Clear => storage.clear(),
             Command::Load(load) => {
+                if load.with_nhcb {
+                    for (labels, histograms) in classic_to_nhcb(&load.series) {
+                        storage.append_histograms(labels, histograms);
+                    }
+                }
                 for series in load.series {
                     let offsets = series.start_offsets_ms.as_deref().unwrap_or(&[]);
                     let samples = series.samples.iter().enumerate().filter_map(|(i, (t, v))| {
@@ -454,4 +459,96 @@ pub fn float_eq(a: f64, b: f64) -> bool {
         return diff < 1e-6 * f64::MIN_POSITIVE;
     }
     diff / (a.abs() + b.abs()).min(f64::MAX) < 1e-6
+}
+
+/// `load_with_nhcb`: every classic histogram family (`X_bucket{le}`, `X_count`, `X_sum`) as native
+/// histograms with custom buckets named `X`, at every timestamp where the buckets have values.
+fn classic_to_nhcb(
+    series: &[crate::testscript::LoadSeries],
+) -> Vec<(Labels, Vec<HistogramSample>)> {
+    use std::collections::BTreeMap;
+    #[derive(Default)]
+    struct Family {
+        /// Per timestamp: (le, cumulative count).
+        buckets: BTreeMap<i64, Vec<(f64, f64)>>,
+        count: BTreeMap<i64, f64>,
+        sum: BTreeMap<i64, f64>,
+    }
+    let mut families: BTreeMap<Labels, Family> = BTreeMap::new();
+    for s in series {
+        let labels = Labels::new(s.labels.clone());
+        let Some(name) = labels.metric_name() else {
+            continue;
+        };
+        let (base, kind) = if let Some(base) = name.strip_suffix("_bucket") {
+            (base, 0)
+        } else if let Some(base) = name.strip_suffix("_count") {
+            (base, 1)
+        } else if let Some(base) = name.strip_suffix("_sum") {
+            (base, 2)
+        } else {
+            continue;
+        };
+        let mut key = labels.clone();
+        key.set(crate::engine::METRIC_NAME, base);
+        let le = key.get("le").to_string();
+        key.remove("le");
+        let bound = match (kind, le.as_str()) {
+            (0, "+Inf") => f64::INFINITY,
+            (0, le) => match le.parse::<f64>() {
+                Ok(b) if !b.is_nan() => b,
+                _ => continue,
+            },
+            _ => 0.0,
+        };
+        let family = families.entry(key).or_default();
+        for (t, v) in &s.samples {
+            let SampleValue::Float(v) = v else { continue };
+            match kind {
+                0 => family.buckets.entry(*t).or_default().push((bound, *v)),
+                1 => {
+                    family.count.insert(*t, *v);
+                }
+                _ => {
+                    family.sum.insert(*t, *v);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (labels, family) in families {
+        let mut histograms = Vec::new();
+        for (t, mut buckets) in family.buckets {
+            buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let custom_values: Vec<f64> = buckets
+                .iter()
+                .map(|b| b.0)
+                .filter(|b| b.is_finite())
+                .collect();
+            let mut previous = 0.0;
+            let mut counts = Vec::with_capacity(buckets.len());
+            for (_, cumulative) in &buckets {
+                counts.push(cumulative - previous);
+                previous = *cumulative;
+            }
+            let total = family.count.get(&t).copied().unwrap_or(previous);
+            let h = FloatHistogram {
+                schema: crate::engine::histogram::CUSTOM_BUCKETS_SCHEMA,
+                count: total,
+                sum: family.sum.get(&t).copied().unwrap_or(0.0),
+                positive_spans: vec![crate::engine::histogram::Span::new(
+                    0,
+                    u32::try_from(counts.len()).unwrap_or(u32::MAX),
+                )],
+                positive_buckets: counts,
+                custom_values,
+                ..FloatHistogram::default()
+            };
+            histograms.push(HistogramSample { t, h: Arc::new(h) });
+        }
+        if !histograms.is_empty() {
+            out.push((labels, histograms));
+        }
+    }
+    out
 }

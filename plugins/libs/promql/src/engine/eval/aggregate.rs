@@ -421,7 +421,7 @@ fn count_values<'a>(
             let Some(point) = value else { continue };
             let text = match point {
                 Point::F(v) => format_float(*v),
-                Point::H(h) => histogram_ops::to_text(h),
+                Point::H(h) => h.to_string(),
             };
             let mut labels = key.clone();
             labels.set(&label, &text);

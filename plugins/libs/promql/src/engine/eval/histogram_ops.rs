@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::Point;
-use crate::engine::histogram::{Bucket, CounterResetHint, FloatHistogram, HistogramError};
+use crate::engine::histogram::{CounterResetHint, FloatHistogram, HistogramError};
 use crate::engine::{HistogramSample, Sample};
 
 /// `h * factor`.
@@ -57,69 +57,6 @@ pub(crate) fn equal(a: &FloatHistogram, b: &FloatHistogram) -> bool {
     a.equals(b)
 }
 
-/// Go's `%g` for a float.
-fn go_g(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".to_string();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_string();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    let exponent = v.abs().log10().floor() as i32;
-    if (-4..21).contains(&exponent) {
-        format!("{v}")
-    } else {
-        let s = format!("{v:e}");
-        match s.split_once('e') {
-            Some((mantissa, exp)) => {
-                let (sign, digits) = match exp.strip_prefix('-') {
-                    Some(d) => ('-', d),
-                    None => ('+', exp),
-                };
-                format!("{mantissa}e{sign}{digits:0>2}")
-            }
-            None => s,
-        }
-    }
-}
-
-fn bucket_text(b: &Bucket) -> String {
-    format!(
-        "{}{},{}{}:{}",
-        if b.lower_inclusive { '[' } else { '(' },
-        go_g(b.lower),
-        go_g(b.upper),
-        if b.upper_inclusive { ']' } else { ')' },
-        go_g(b.count)
-    )
-}
-
-/// Prometheus' `FloatHistogram.String()`, which `count_values` uses as the label value.
-pub(crate) fn to_text(h: &FloatHistogram) -> String {
-    let mut out = format!("{{count:{}, sum:{}", go_g(h.count), go_g(h.sum));
-    let negatives: Vec<Bucket> = h
-        .negative_bucket_iter()
-        .filter(|b| b.count != 0.0)
-        .collect();
-    for b in negatives.iter().rev() {
-        out.push_str(", ");
-        out.push_str(&bucket_text(b));
-    }
-    if h.zero_count != 0.0 {
-        out.push_str(", ");
-        out.push_str(&bucket_text(&h.zero_bucket()));
-    }
-    for b in h.positive_bucket_iter().filter(|b| b.count != 0.0) {
-        out.push_str(", ");
-        out.push_str(&bucket_text(&b));
-    }
-    out.push('}');
-    out
-}
-
 /// Why a range function gave no histogram result.
 pub(crate) enum RangeIssue {
     /// Floats and histograms in one window.
@@ -130,6 +67,8 @@ pub(crate) enum RangeIssue {
     NotCounter,
     /// `delta` over histograms not marked as gauges (the result is still given).
     NotGauge,
+    /// A float function ignored the histograms of a window that also holds floats (an info).
+    IgnoredHistograms,
 }
 
 /// A range function over a window that holds histograms (`histograms` non-empty) and maybe floats.
@@ -169,6 +108,25 @@ pub(crate) fn range_function(
                 (a, b) => a.or(b),
             };
             t.and_then(seconds)
+        }
+        "resets" | "changes" => Some(Point::F(resets_or_changes(name, floats, histograms))),
+        "irate" | "idelta" => return instant_rate(name, floats, histograms),
+        // Float functions: histograms are ignored, with an info when floats remain.
+        "deriv"
+        | "predict_linear"
+        | "double_exponential_smoothing"
+        | "stddev_over_time"
+        | "stdvar_over_time"
+        | "mad_over_time"
+        | "min_over_time"
+        | "max_over_time"
+        | "quantile_over_time"
+        | "ts_of_min_over_time"
+        | "ts_of_max_over_time" => {
+            return (
+                None,
+                (!floats.is_empty()).then_some(RangeIssue::IgnoredHistograms),
+            );
         }
         _ if !floats.is_empty() => return (None, Some(RangeIssue::Mixed)),
         "sum_over_time" => {
@@ -268,5 +226,75 @@ fn rate(
         factor /= (to - from) as f64 / 1000.0;
     }
     h.mul(factor);
+    (Some(Point::H(Arc::new(h))), issue)
+}
+
+/// `resets`/`changes` over a window of floats and histograms in time order: a float decrease or a
+/// histogram counter reset is a reset; any change of value (or of sample type) is a change.
+fn resets_or_changes(name: &str, floats: &[Sample], histograms: &[HistogramSample]) -> f64 {
+    let mut points: Vec<(i64, Point)> = floats
+        .iter()
+        .map(|s| (s.t, Point::F(s.v)))
+        .chain(histograms.iter().map(|h| (h.t, Point::H(h.h.clone()))))
+        .collect();
+    points.sort_by_key(|(t, _)| *t);
+    let mut count = 0.0;
+    for pair in points.windows(2) {
+        let hit = match (&pair[0].1, &pair[1].1) {
+            (Point::F(a), Point::F(b)) if name == "resets" => b < a,
+            (Point::F(a), Point::F(b)) => !(a == b || (a.is_nan() && b.is_nan())),
+            (Point::H(a), Point::H(b)) if name == "resets" => b.detect_reset(a),
+            (Point::H(a), Point::H(b)) => !b.equals(a),
+            _ => name == "changes",
+        };
+        if hit {
+            count += 1.0;
+        }
+    }
+    count
+}
+
+/// `irate`/`idelta` when the window's last two samples include histograms.
+fn instant_rate(
+    name: &str,
+    floats: &[Sample],
+    histograms: &[HistogramSample],
+) -> (Option<Point>, Option<RangeIssue>) {
+    let Some(last) = histograms.last() else {
+        return (None, None);
+    };
+    if floats.last().is_some_and(|f| f.t > last.t) {
+        // The last sample is a float and the one before a histogram (or the other way round).
+        return (None, Some(RangeIssue::Mixed));
+    }
+    let previous_h = histograms.len().checked_sub(2).map(|i| &histograms[i]);
+    let previous_f = floats.last();
+    let previous = match (previous_h, previous_f) {
+        (Some(h), Some(f)) if f.t > h.t => return (None, Some(RangeIssue::Mixed)),
+        (None, Some(_)) => return (None, Some(RangeIssue::Mixed)),
+        (Some(h), _) => h,
+        (None, None) => return (None, None),
+    };
+    let mut issue = None;
+    let is_rate = name == "irate";
+    if is_rate
+        && (last.h.counter_reset_hint == CounterResetHint::Gauge
+            || previous.h.counter_reset_hint == CounterResetHint::Gauge)
+    {
+        issue = Some(RangeIssue::NotCounter);
+    }
+    let mut h = last.h.as_ref().clone();
+    if !(is_rate && last.h.detect_reset(&previous.h)) && h.sub(&previous.h).is_err() {
+        return (None, Some(RangeIssue::MixedSchemas));
+    }
+    h.counter_reset_hint = CounterResetHint::Gauge;
+    h.compact(0);
+    if is_rate {
+        let seconds = (last.t - previous.t) as f64 / 1000.0;
+        if seconds == 0.0 {
+            return (None, issue);
+        }
+        h.div(seconds);
+    }
     (Some(Point::H(Arc::new(h))), issue)
 }
