@@ -416,6 +416,13 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
                 histogram_ops::RangeIssue::NotGauge => {
                     format!("this native histogram metric is not a gauge: {metric:?}")
                 }
+                histogram_ops::RangeIssue::Reconciled => {
+                    ctx.info(
+                        "mismatched custom buckets were reconciled during subtraction",
+                        span,
+                    );
+                    continue;
+                }
                 histogram_ops::RangeIssue::IgnoredHistograms => {
                     ctx.info(
                         format!(
@@ -744,7 +751,6 @@ fn histogram_function(
     let mut index: HashMap<Labels, usize> = HashMap::new();
     for series in input {
         let mut key = series.labels.clone();
-        key.drop_metric_name();
         if series.values.iter().any(|v| matches!(v, Some(Point::H(_)))) {
             let present = native_keys
                 .entry(key.clone())
@@ -763,7 +769,7 @@ fn histogram_function(
                 .collect();
             out.push(StepSeries {
                 labels: key.clone(),
-                drop_name: false,
+                drop_name: true,
                 values,
             });
             if !series.values.iter().any(|v| matches!(v, Some(Point::F(_)))) {
@@ -841,7 +847,7 @@ fn histogram_function(
         }
         out.push(StepSeries {
             labels,
-            drop_name: false,
+            drop_name: true,
             values,
         });
     }

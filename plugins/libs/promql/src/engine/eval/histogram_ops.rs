@@ -69,6 +69,8 @@ pub(crate) enum RangeIssue {
     NotGauge,
     /// A float function ignored the histograms of a window that also holds floats (an info).
     IgnoredHistograms,
+    /// Mismatched custom bounds were reconciled while subtracting (an info).
+    Reconciled,
 }
 
 /// A range function over a window that holds histograms (`histograms` non-empty) and maybe floats.
@@ -245,7 +247,8 @@ fn resets_or_changes(name: &str, floats: &[Sample], histograms: &[HistogramSampl
             (Point::F(a), Point::F(b)) => !(a == b || (a.is_nan() && b.is_nan())),
             (Point::H(a), Point::H(b)) if name == "resets" => b.detect_reset(a),
             (Point::H(a), Point::H(b)) => !b.equals(a),
-            _ => name == "changes",
+            // A switch between float and histogram counts as both a change and a reset.
+            _ => true,
         };
         if hit {
             count += 1.0;
@@ -277,15 +280,22 @@ fn instant_rate(
     };
     let mut issue = None;
     let is_rate = name == "irate";
-    if is_rate
-        && (last.h.counter_reset_hint == CounterResetHint::Gauge
-            || previous.h.counter_reset_hint == CounterResetHint::Gauge)
-    {
+    let last_gauge = last.h.counter_reset_hint == CounterResetHint::Gauge;
+    let previous_gauge = previous.h.counter_reset_hint == CounterResetHint::Gauge;
+    if is_rate && (last_gauge || previous_gauge) {
         issue = Some(RangeIssue::NotCounter);
+    } else if !is_rate && last_gauge != previous_gauge {
+        issue = Some(RangeIssue::NotGauge);
     }
     let mut h = last.h.as_ref().clone();
-    if !(is_rate && last.h.detect_reset(&previous.h)) && h.sub(&previous.h).is_err() {
-        return (None, Some(RangeIssue::MixedSchemas));
+    if !(is_rate && last.h.detect_reset(&previous.h)) {
+        match h.sub(&previous.h) {
+            Err(_) => return (None, Some(RangeIssue::MixedSchemas)),
+            Ok(outcome) if outcome.nhcb_bounds_reconciled => {
+                issue = Some(RangeIssue::Reconciled);
+            }
+            Ok(_) => {}
+        }
     }
     h.counter_reset_hint = CounterResetHint::Gauge;
     h.compact(0);
