@@ -78,15 +78,26 @@ pub fn run_script(text: &str) -> FileReport {
                     });
                     storage
                         .append_with_start_timestamps(Labels::new(series.labels.clone()), samples);
-                    let histograms = series.samples.iter().filter_map(|(t, v)| match v {
-                        SampleValue::Histogram(literal) => {
-                            literal.to_histogram().ok().map(|h| HistogramSample {
-                                t: *t,
-                                h: Arc::new(h),
-                            })
-                        }
-                        _ => None,
-                    });
+                    let histograms =
+                        series
+                            .samples
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, (t, v))| match v {
+                                SampleValue::Histogram(literal) => {
+                                    let st = offsets
+                                        .get(i)
+                                        .copied()
+                                        .flatten()
+                                        .map_or(0, |offset| t + offset);
+                                    literal.to_histogram().ok().map(|h| HistogramSample {
+                                        t: *t,
+                                        h: Arc::new(h),
+                                        st,
+                                    })
+                                }
+                                _ => None,
+                            });
                     storage.append_histograms(Labels::new(series.labels.clone()), histograms);
                 }
             }
@@ -544,7 +555,11 @@ fn classic_to_nhcb(
                 custom_values,
                 ..FloatHistogram::default()
             };
-            histograms.push(HistogramSample { t, h: Arc::new(h) });
+            histograms.push(HistogramSample {
+                t,
+                h: Arc::new(h),
+                st: 0,
+            });
         }
         if !histograms.is_empty() {
             out.push((labels, histograms));

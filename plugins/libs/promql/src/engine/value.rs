@@ -152,6 +152,8 @@ pub fn is_stale_nan(v: f64) -> bool {
 pub struct HistogramSample {
     pub t: i64,
     pub h: Arc<FloatHistogram>,
+    /// The start timestamp in milliseconds, 0 when unknown.
+    pub st: i64,
 }
 
 /// One element of an instant vector: a float `v`, or a native histogram `h` (then `v` is 0).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Point;
 use crate::engine::histogram::{CounterResetHint, FloatHistogram, HistogramError};
-use crate::engine::{HistogramSample, Sample};
+use crate::engine::{HistogramSample, Sample, kernels};
 
 /// `h * factor`.
 pub(crate) fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
@@ -168,19 +168,22 @@ fn rate(
     from: i64,
     to: i64,
 ) -> (Option<Point>, Option<RangeIssue>) {
-    if points.len() < 2 {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return (None, None);
+    };
+    let is_counter = name != "delta";
+    // The series (re)started inside the window: it is taken to have been zero at its start time.
+    let zero_at_start = is_counter && first.st != 0 && first.st > from && first.st < first.t;
+    if points.len() < 2 && !zero_at_start {
         return (None, None);
     }
-    let is_counter = name != "delta";
-    let first = &points[0];
-    let last = &points[points.len() - 1];
     let custom = first.h.uses_custom_buckets();
     let mut min_schema = first.h.schema.min(last.h.schema);
     if last.h.uses_custom_buckets() != custom {
         return (None, Some(RangeIssue::MixedSchemas));
     }
     let mut issue = None;
-    for p in &points[1..points.len() - 1] {
+    for p in &points[1..points.len().saturating_sub(1).max(1)] {
         if p.h.uses_custom_buckets() != custom {
             return (None, Some(RangeIssue::MixedSchemas));
         }
@@ -198,7 +201,10 @@ fn rate(
     }
     if is_counter {
         for pair in points.windows(2) {
-            if pair[1].h.detect_reset(&pair[0].h) && h.add(&pair[0].h).is_err() {
+            let (prev, curr) = (&pair[0], &pair[1]);
+            let reset = curr.h.detect_reset(&prev.h)
+                || kernels::is_start_timestamp_reset(prev.st, prev.t, curr.st, curr.t);
+            if reset && h.add(&prev.h).is_err() {
                 return (None, Some(RangeIssue::MixedSchemas));
             }
         }
@@ -207,23 +213,40 @@ fn rate(
     {
         issue = Some(RangeIssue::NotGauge);
     }
-    h.counter_reset_hint = CounterResetHint::Gauge;
-    h.compact(0);
 
-    // The extrapolation of `extrapolatedRate` (no zero-point limit for histograms).
+    // The extrapolation of `extrapolatedRate`, the zero point taken from the count.
     let n = (points.len() - 1) as f64;
-    let sampled = (last.t - first.t) as f64 / 1000.0;
-    let average = sampled / n;
+    let mut sampled = (last.t - first.t) as f64 / 1000.0;
+    let average = if n > 0.0 { sampled / n } else { 0.0 };
     let threshold = average * 1.1;
     let mut to_start = (first.t - from) as f64 / 1000.0;
     let mut to_end = (to - last.t) as f64 / 1000.0;
-    if to_start >= threshold {
-        to_start = average / 2.0;
+    if zero_at_start {
+        to_start = 0.0;
+        sampled = (last.t - first.st) as f64 / 1000.0;
+        if h.add(&first.h).is_err() {
+            return (None, Some(RangeIssue::MixedSchemas));
+        }
+    } else {
+        if to_start >= threshold {
+            to_start = average / 2.0;
+        }
+        // A counter cannot go below zero: extrapolate to the left only as far as the count would
+        // reach zero.
+        if is_counter && h.count > 0.0 && first.h.count >= 0.0 {
+            to_start = to_start.min(sampled * (first.h.count / h.count));
+        }
     }
     if to_end >= threshold {
         to_end = average / 2.0;
     }
-    let mut factor = (sampled + to_start + to_end) / sampled;
+    h.counter_reset_hint = CounterResetHint::Gauge;
+    h.compact(0);
+    let mut factor = if sampled != 0.0 {
+        (sampled + to_start + to_end) / sampled
+    } else {
+        1.0
+    };
     if name == "rate" {
         factor /= (to - from) as f64 / 1000.0;
     }
@@ -231,21 +254,31 @@ fn rate(
     (Some(Point::H(Arc::new(h))), issue)
 }
 
-/// `resets`/`changes` over a window of floats and histograms in time order: a float decrease or a
-/// histogram counter reset is a reset; any change of value (or of sample type) is a change.
+/// `resets`/`changes` over a window of floats and histograms in time order: a float decrease, a
+/// histogram counter reset or a start-timestamp reset is a reset; any change of value (or of sample
+/// type) is a change.
 fn resets_or_changes(name: &str, floats: &[Sample], histograms: &[HistogramSample]) -> f64 {
-    let mut points: Vec<(i64, Point)> = floats
+    let mut points: Vec<(i64, Point, i64)> = floats
         .iter()
-        .map(|s| (s.t, Point::F(s.v)))
-        .chain(histograms.iter().map(|h| (h.t, Point::H(h.h.clone()))))
+        .map(|s| (s.t, Point::F(s.v), 0))
+        .chain(
+            histograms
+                .iter()
+                .map(|h| (h.t, Point::H(h.h.clone()), h.st)),
+        )
         .collect();
-    points.sort_by_key(|(t, _)| *t);
+    points.sort_by_key(|(t, _, _)| *t);
     let mut count = 0.0;
     for pair in points.windows(2) {
+        let (prev_t, prev_st) = (pair[0].0, pair[0].2);
+        let (curr_t, curr_st) = (pair[1].0, pair[1].2);
         let hit = match (&pair[0].1, &pair[1].1) {
             (Point::F(a), Point::F(b)) if name == "resets" => b < a,
             (Point::F(a), Point::F(b)) => !(a == b || (a.is_nan() && b.is_nan())),
-            (Point::H(a), Point::H(b)) if name == "resets" => b.detect_reset(a),
+            (Point::H(a), Point::H(b)) if name == "resets" => {
+                b.detect_reset(a)
+                    || kernels::is_start_timestamp_reset(prev_st, prev_t, curr_st, curr_t)
+            }
             (Point::H(a), Point::H(b)) => !b.equals(a),
             // A switch between float and histogram counts as both a change and a reset.
             _ => true,
@@ -267,12 +300,11 @@ fn instant_rate(
         return (None, None);
     };
     if floats.last().is_some_and(|f| f.t > last.t) {
-        // The last sample is a float and the one before a histogram (or the other way round).
+        // The last sample is a float and the one before a histogram.
         return (None, Some(RangeIssue::Mixed));
     }
     let previous_h = histograms.len().checked_sub(2).map(|i| &histograms[i]);
-    let previous_f = floats.last();
-    let previous = match (previous_h, previous_f) {
+    let previous = match (previous_h, floats.last()) {
         (Some(h), Some(f)) if f.t > h.t => return (None, Some(RangeIssue::Mixed)),
         (None, Some(_)) => return (None, Some(RangeIssue::Mixed)),
         (Some(h), _) => h,
@@ -288,7 +320,9 @@ fn instant_rate(
         issue = Some(RangeIssue::NotGauge);
     }
     let mut h = last.h.as_ref().clone();
-    if !(is_rate && last.h.detect_reset(&previous.h)) {
+    let reset = last.h.detect_reset(&previous.h)
+        || kernels::is_start_timestamp_reset(previous.st, previous.t, last.st, last.t);
+    if !(is_rate && reset) {
         match h.sub(&previous.h) {
             Err(_) => return (None, Some(RangeIssue::MixedSchemas)),
             Ok(outcome) if outcome.nhcb_bounds_reconciled => {

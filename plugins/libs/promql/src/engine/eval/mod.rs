@@ -321,7 +321,7 @@ fn eval_range_result(ctx: &Ctx<'_>, expr: &Expr, grid: Grid) -> Result<Value, Qu
             let t = grid.time(i);
             match v {
                 Some(Point::F(v)) => series.samples.push(Sample { t, v }),
-                Some(Point::H(h)) => series.histograms.push(HistogramSample { t, h }),
+                Some(Point::H(h)) => series.histograms.push(HistogramSample { t, h, st: 0 }),
                 None => {}
             }
         }

@@ -75,13 +75,13 @@ pub(crate) fn vector<'a>(
                 let oldest = t.saturating_sub(lookback);
                 let point = match (float, histogram) {
                     (Some((_, f)), Some(h)) if h.t > f.t => {
-                        (h.t > oldest).then(|| (h.t, Point::H(h.h.clone()), 0))
+                        (h.t > oldest).then(|| (h.t, Point::H(h.h.clone()), h.st))
                     }
                     (Some((index, f)), _) => (f.t > oldest && !is_stale_nan(f.v)).then(|| {
                         let st = stored.start_ts.get(index).copied().unwrap_or(0);
                         (f.t, Point::F(f.v), st)
                     }),
-                    (None, Some(h)) => (h.t > oldest).then(|| (h.t, Point::H(h.h.clone()), 0)),
+                    (None, Some(h)) => (h.t > oldest).then(|| (h.t, Point::H(h.h.clone()), h.st)),
                     (None, None) => None,
                 };
                 let (sample_t, point, st) = point?;
@@ -250,7 +250,7 @@ pub(crate) fn subquery<'a>(
             let t = inner_grid.time(i);
             match v {
                 Some(Point::F(v)) => samples.push(Sample { t, v }),
-                Some(Point::H(h)) => histograms.push(HistogramSample { t, h }),
+                Some(Point::H(h)) => histograms.push(HistogramSample { t, h, st: 0 }),
                 None => {}
             }
         }
