@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{
-    Ctx, Grid, Point, StepSeries, Stream, eval_scalar, eval_string, eval_vector, histogram_ops,
+    Ctx, Grid, Point, StepSeries, Stream, eval_label_name, eval_scalar, eval_vector, histogram_ops,
 };
 use crate::engine::QueryError;
 use crate::engine::histogram::FloatHistogram;
@@ -404,7 +404,7 @@ fn count_values<'a>(
     grid: Grid,
 ) -> Result<Stream<'a>, QueryError> {
     let label = match &agg.param {
-        Some(p) => eval_string(p)?,
+        Some(p) => eval_label_name(p, "invalid label name")?,
         None => String::new(),
     };
     if !crate::engine::value::is_valid_label_name(&label) {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use super::aggregate::format_float;
 use super::selector::{self, WindowCursor, window};
 use super::{
-    Ctx, Grid, Point, RangeOperand, StepSeries, Stream, eval_range, eval_scalar, eval_string,
-    eval_vector, float_at, histogram_ops, unwrap_parens,
+    Ctx, Grid, Point, RangeOperand, StepSeries, Stream, eval_label_name, eval_range, eval_scalar,
+    eval_string, eval_vector, float_at, histogram_ops, unwrap_parens,
 };
 use crate::engine::histogram::{self, FloatHistogram};
 use crate::engine::kernels;
@@ -543,7 +543,10 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 fn label_replace<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Stream<'a>, QueryError> {
-    let dst = eval_string(&c.args[1])?;
+    let dst = eval_label_name(
+        &c.args[1],
+        "invalid destination label name in label_replace():",
+    )?;
     let replacement = eval_string(&c.args[2])?;
     let src = eval_string(&c.args[3])?;
     let pattern = eval_string(&c.args[4])?;

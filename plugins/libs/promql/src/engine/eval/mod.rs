@@ -405,6 +405,17 @@ pub(crate) fn unwrap_parens(mut expr: &Expr) -> &Expr {
     expr
 }
 
+/// A string argument that must be a label name: refused, with Go's quoting of its bytes, when it is
+/// not valid UTF-8.
+pub(crate) fn eval_label_name(expr: &Expr, what: &str) -> Result<String, QueryError> {
+    if let Expr::String(s) = unwrap_parens(expr)
+        && let Some(quoted) = &s.invalid_utf8
+    {
+        return Err(QueryError::Execution(format!("{what} {quoted}")));
+    }
+    eval_string(expr)
+}
+
 pub(crate) fn eval_string(expr: &Expr) -> Result<String, QueryError> {
     match unwrap_parens(expr) {
         Expr::String(s) => Ok(s.value.clone()),
