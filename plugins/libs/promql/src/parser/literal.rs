@@ -82,7 +82,7 @@ pub(crate) fn unquote(text: &str) -> String {
 /// single bytes (which need not form valid UTF-8), `\u`/`\U` escapes are characters.
 pub(crate) fn unquote_bytes(text: &str) -> Vec<u8> {
     if text.len() >= 2 && text.starts_with('`') {
-        return text[1..text.len() - 1].as_bytes().to_vec();
+        return text.as_bytes()[1..text.len() - 1].to_vec();
     }
     let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
     let mut out: Vec<u8> = Vec::with_capacity(inner.len());
