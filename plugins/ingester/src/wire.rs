@@ -108,8 +108,8 @@ fn read_series<'a>(bytes: &'a [u8], view: &mut SeriesView<'a>) -> Result<(), Wir
                 let (mut timestamp, mut value) = (0i64, 0f64);
                 while !sample.is_empty() {
                     match sample.key()? {
-                        (1, VARINT) => timestamp = sample.varint()? as i64,
-                        (2, FIXED64) => {
+                        (2, VARINT) => timestamp = sample.varint()? as i64,
+                        (1, FIXED64) => {
                             let raw: [u8; 8] = sample
                                 .take(8)?
                                 .try_into()
