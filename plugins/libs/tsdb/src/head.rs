@@ -10,6 +10,7 @@
 //! querier's merge relies on). Paging uses the last label set returned as the cursor, so a cursor
 //! stays valid when series are created or truncated between pages.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::u64hash::U64Hash;
@@ -75,10 +76,12 @@ pub struct SelectPage {
 
 #[derive(Debug, Default)]
 struct Index {
-    refs: HashMap<Labels, SeriesRef>,
+    /// `Labels::stable_hash` → the first series with that hash, its labels inline so that finding
+    /// a series from borrowed label pairs touches one table entry and the labels themselves.
+    by_hash: HashMap<u64, (SeriesRef, Labels), U64Hash>,
+    /// Further series whose hash equals that of the entry in `by_hash` (rare).
+    collisions: HashMap<u64, Vec<(SeriesRef, Labels)>, U64Hash>,
     labels: HashMap<SeriesRef, Labels, U64Hash>,
-    /// `Labels::stable_hash` → refs, to find a series from borrowed label pairs.
-    by_hash: HashMap<u64, Vec<SeriesRef>, U64Hash>,
     postings: Postings,
     interner: Interner,
     /// The ref the next created series gets.
@@ -86,13 +89,40 @@ struct Index {
 }
 
 impl Index {
+    /// The ref of the series with hash `hash` whose labels satisfy `same`.
+    fn find(&self, hash: u64, same: impl Fn(&Labels) -> bool) -> Option<SeriesRef> {
+        let (first_ref, first_labels) = self.by_hash.get(&hash)?;
+        if same(first_labels) {
+            return Some(*first_ref);
+        }
+        self.collisions
+            .get(&hash)?
+            .iter()
+            .find(|(_, labels)| same(labels))
+            .map(|(series_ref, _)| *series_ref)
+    }
+
+    fn ref_of(&self, labels: &Labels) -> Option<SeriesRef> {
+        self.find(labels.stable_hash(), |candidate| candidate == labels)
+    }
+
     fn insert(&mut self, series_ref: SeriesRef, labels: &Labels) -> Labels {
+        self.insert_hashed(series_ref, labels, labels.stable_hash())
+    }
+
+    /// [`Index::insert`] with the labels' hash given (tests force collisions with it).
+    fn insert_hashed(&mut self, series_ref: SeriesRef, labels: &Labels, hash: u64) -> Labels {
         let shared = self.interner.intern_labels(labels);
-        self.refs.insert(shared.clone(), series_ref);
-        self.by_hash
-            .entry(shared.stable_hash())
-            .or_default()
-            .push(series_ref);
+        match self.by_hash.entry(hash) {
+            Entry::Vacant(slot) => {
+                slot.insert((series_ref, shared.clone()));
+            }
+            Entry::Occupied(_) => self
+                .collisions
+                .entry(hash)
+                .or_default()
+                .push((series_ref, shared.clone())),
+        }
         self.labels.insert(series_ref, shared.clone());
         self.postings.add(series_ref, &shared);
         self.next_ref = self.next_ref.max(series_ref.saturating_add(1));
@@ -101,15 +131,32 @@ impl Index {
 
     fn remove(&mut self, series_ref: SeriesRef) {
         if let Some(labels) = self.labels.remove(&series_ref) {
-            self.refs.remove(&labels);
-            let hash = labels.stable_hash();
-            if let Some(refs) = self.by_hash.get_mut(&hash) {
-                refs.retain(|r| *r != series_ref);
-                if refs.is_empty() {
-                    self.by_hash.remove(&hash);
-                }
-            }
+            self.remove_hashed(series_ref, labels.stable_hash());
             self.postings.remove(series_ref, &labels);
+        }
+    }
+
+    /// Takes `series_ref` out of the hash tables under `hash`.
+    fn remove_hashed(&mut self, series_ref: SeriesRef, hash: u64) {
+        let first_is_it = self
+            .by_hash
+            .get(&hash)
+            .is_some_and(|(first, _)| *first == series_ref);
+        let Entry::Occupied(mut others) = self.collisions.entry(hash) else {
+            if first_is_it {
+                self.by_hash.remove(&hash);
+            }
+            return;
+        };
+        if first_is_it {
+            // Promote a colliding series into the main table.
+            let promoted = others.get_mut().swap_remove(0);
+            self.by_hash.insert(hash, promoted);
+        } else {
+            others.get_mut().retain(|(other, _)| *other != series_ref);
+        }
+        if others.get().is_empty() {
+            others.remove();
         }
     }
 
@@ -169,19 +216,20 @@ impl Head {
     /// Label strings are interned. Fails with [`AppendError::MaxSeries`] when creating it would
     /// exceed `max_series`. Write the WAL series record with the ref before appending samples.
     pub fn get_or_create_series(&self, labels: Labels) -> Result<(SeriesRef, bool), AppendError> {
-        if let Some(series_ref) = self.index.read().refs.get(&labels) {
-            return Ok((*series_ref, false));
+        let hash = labels.stable_hash();
+        if let Some(series_ref) = self.index.read().find(hash, |l| *l == labels) {
+            return Ok((series_ref, false));
         }
         let mut index = self.index.write();
-        if let Some(series_ref) = index.refs.get(&labels) {
-            return Ok((*series_ref, false));
+        if let Some(series_ref) = index.find(hash, |l| *l == labels) {
+            return Ok((series_ref, false));
         }
         let limit = self.config.max_series;
-        if limit > 0 && index.refs.len() >= limit {
+        if limit > 0 && index.labels.len() >= limit {
             return Err(AppendError::MaxSeries { limit });
         }
         let series_ref = index.next_ref;
-        let shared = index.insert(series_ref, &labels);
+        let shared = index.insert_hashed(series_ref, &labels, hash);
         self.stripe(series_ref)
             .write()
             .insert(series_ref, MemSeries::new(shared));
@@ -190,7 +238,7 @@ impl Head {
 
     /// The ref of an existing series.
     pub fn series_ref(&self, labels: &Labels) -> Option<SeriesRef> {
-        self.index.read().refs.get(labels).copied()
+        self.index.read().ref_of(labels)
     }
 
     /// The ref of the series with exactly these label pairs (sorted by name, no empty value),
@@ -201,16 +249,12 @@ impl Head {
     ) -> Option<SeriesRef> {
         let hash =
             Labels::stable_hash_of_pairs(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
-        let index = self.index.read();
-        let candidates = index.by_hash.get(&hash)?;
-        candidates.iter().copied().find(|series_ref| {
-            index.labels.get(series_ref).is_some_and(|labels| {
-                labels.len() == pairs.len()
-                    && labels.iter().zip(pairs).all(|(label, (name, value))| {
-                        label.name.as_bytes() == name.as_ref()
-                            && label.value.as_bytes() == value.as_ref()
-                    })
-            })
+        self.index.read().find(hash, |labels| {
+            labels.len() == pairs.len()
+                && labels.iter().zip(pairs).all(|(label, (name, value))| {
+                    label.name.as_bytes() == name.as_ref()
+                        && label.value.as_bytes() == value.as_ref()
+                })
         })
     }
 
@@ -382,7 +426,7 @@ impl Head {
 
     /// Number of series held.
     pub fn num_series(&self) -> usize {
-        self.index.read().refs.len()
+        self.index.read().labels.len()
     }
 
     /// The oldest sample timestamp held, `None` when the head has no samples.
@@ -475,10 +519,10 @@ impl Head {
                 requested: labels,
             });
         }
-        if let Some(existing_ref) = index.refs.get(&labels) {
+        if let Some(existing_ref) = index.ref_of(&labels) {
             return Err(TsdbError::LabelsConflict {
                 labels,
-                existing_ref: *existing_ref,
+                existing_ref,
                 requested_ref: series_ref,
             });
         }

@@ -466,3 +466,36 @@ fn series_are_found_from_borrowed_pairs() {
         None
     );
 }
+
+#[test]
+fn series_whose_hashes_collide_are_told_apart_and_removed_cleanly() {
+    let mut index = Index::default();
+    let sets: Vec<Labels> = ["a", "b", "c"]
+        .iter()
+        .map(|value| Labels::from_pairs([("__name__", "up"), ("job", *value)]))
+        .collect();
+    for (series_ref, labels) in (1..).zip(&sets) {
+        index.insert_hashed(series_ref, labels, 42);
+    }
+    let find = |index: &Index, labels: &Labels| index.find(42, |l| l == labels);
+    assert_eq!(
+        sets.iter().map(|l| find(&index, l)).collect::<Vec<_>>(),
+        [Some(1), Some(2), Some(3)]
+    );
+    assert_eq!(index.find(7, |l| *l == sets[0]), None);
+
+    // Removing the series in the main table promotes a colliding one.
+    index.labels.remove(&1);
+    index.remove_hashed(1, 42);
+    assert_eq!(find(&index, &sets[0]), None);
+    assert_eq!(find(&index, &sets[1]), Some(2));
+    assert_eq!(find(&index, &sets[2]), Some(3));
+    index.labels.remove(&3);
+    index.remove_hashed(3, 42);
+    assert_eq!(find(&index, &sets[1]), Some(2));
+    assert_eq!(find(&index, &sets[2]), None);
+    assert!(index.collisions.is_empty());
+    index.labels.remove(&2);
+    index.remove_hashed(2, 42);
+    assert!(index.by_hash.is_empty() && index.collisions.is_empty());
+}
