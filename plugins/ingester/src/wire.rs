@@ -26,7 +26,15 @@ impl<'a> Reader<'a> {
         self.bytes.is_empty()
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, WireError> {
+        // Keys, lengths of short strings and small numbers: one byte.
+        if let Some((&byte, rest)) = self.bytes.split_first()
+            && byte < 0x80
+        {
+            self.bytes = rest;
+            return Ok(u64::from(byte));
+        }
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let (&byte, rest) = self
@@ -42,6 +50,7 @@ impl<'a> Reader<'a> {
         Err(WireError("varint too long"))
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         if self.bytes.len() < n {
             return Err(WireError("truncated field"));
@@ -52,11 +61,13 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type.
+    #[inline]
     fn key(&mut self) -> Result<(u64, u8), WireError> {
         let key = self.varint()?;
         Ok((key >> 3, (key & 7) as u8))
     }
 
+    #[inline]
     fn len_delimited(&mut self) -> Result<&'a [u8], WireError> {
         let len = usize::try_from(self.varint()?).map_err(|_| WireError("length too large"))?;
         self.take(len)

@@ -23,6 +23,7 @@ use crate::labels::{Interner, Labels};
 use crate::matcher::Matcher;
 use crate::postings::{Postings, SeriesRef};
 use crate::series::{AppendOutcome, MemSeries};
+use crate::series_key::SeriesKey;
 
 /// Number of series shards; a power of two.
 pub const STRIPES: usize = 128;
@@ -76,11 +77,11 @@ pub struct SelectPage {
 
 #[derive(Debug, Default)]
 struct Index {
-    /// `Labels::stable_hash` → the first series with that hash, its labels inline so that finding
-    /// a series from borrowed label pairs touches one table entry and the labels themselves.
-    by_hash: HashMap<u64, (SeriesRef, Labels), U64Hash>,
+    /// `Labels::stable_hash` → the first series with that hash and its key, so that finding a
+    /// series from borrowed label pairs touches one table entry and one key.
+    by_hash: HashMap<u64, (SeriesRef, SeriesKey), U64Hash>,
     /// Further series whose hash equals that of the entry in `by_hash` (rare).
-    collisions: HashMap<u64, Vec<(SeriesRef, Labels)>, U64Hash>,
+    collisions: HashMap<u64, Vec<(SeriesRef, SeriesKey)>, U64Hash>,
     labels: HashMap<SeriesRef, Labels, U64Hash>,
     postings: Postings,
     interner: Interner,
@@ -89,21 +90,21 @@ struct Index {
 }
 
 impl Index {
-    /// The ref of the series with hash `hash` whose labels satisfy `same`.
-    fn find(&self, hash: u64, same: impl Fn(&Labels) -> bool) -> Option<SeriesRef> {
-        let (first_ref, first_labels) = self.by_hash.get(&hash)?;
-        if same(first_labels) {
+    /// The ref of the series with hash `hash` whose key satisfies `same`.
+    fn find(&self, hash: u64, same: impl Fn(&SeriesKey) -> bool) -> Option<SeriesRef> {
+        let (first_ref, first_key) = self.by_hash.get(&hash)?;
+        if same(first_key) {
             return Some(*first_ref);
         }
         self.collisions
             .get(&hash)?
             .iter()
-            .find(|(_, labels)| same(labels))
+            .find(|(_, key)| same(key))
             .map(|(series_ref, _)| *series_ref)
     }
 
     fn ref_of(&self, labels: &Labels) -> Option<SeriesRef> {
-        self.find(labels.stable_hash(), |candidate| candidate == labels)
+        self.find(labels.stable_hash(), |key| key.matches(labels))
     }
 
     fn insert(&mut self, series_ref: SeriesRef, labels: &Labels) -> Labels {
@@ -113,15 +114,16 @@ impl Index {
     /// [`Index::insert`] with the labels' hash given (tests force collisions with it).
     fn insert_hashed(&mut self, series_ref: SeriesRef, labels: &Labels, hash: u64) -> Labels {
         let shared = self.interner.intern_labels(labels);
+        let key = SeriesKey::of(labels);
         match self.by_hash.entry(hash) {
             Entry::Vacant(slot) => {
-                slot.insert((series_ref, shared.clone()));
+                slot.insert((series_ref, key));
             }
             Entry::Occupied(_) => self
                 .collisions
                 .entry(hash)
                 .or_default()
-                .push((series_ref, shared.clone())),
+                .push((series_ref, key)),
         }
         self.labels.insert(series_ref, shared.clone());
         self.postings.add(series_ref, &shared);
@@ -217,11 +219,11 @@ impl Head {
     /// exceed `max_series`. Write the WAL series record with the ref before appending samples.
     pub fn get_or_create_series(&self, labels: Labels) -> Result<(SeriesRef, bool), AppendError> {
         let hash = labels.stable_hash();
-        if let Some(series_ref) = self.index.read().find(hash, |l| *l == labels) {
+        if let Some(series_ref) = self.index.read().find(hash, |key| key.matches(&labels)) {
             return Ok((series_ref, false));
         }
         let mut index = self.index.write();
-        if let Some(series_ref) = index.find(hash, |l| *l == labels) {
+        if let Some(series_ref) = index.find(hash, |key| key.matches(&labels)) {
             return Ok((series_ref, false));
         }
         let limit = self.config.max_series;
@@ -249,13 +251,44 @@ impl Head {
     ) -> Option<SeriesRef> {
         let hash =
             Labels::stable_hash_of_pairs(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
-        self.index.read().find(hash, |labels| {
-            labels.len() == pairs.len()
-                && labels.iter().zip(pairs).all(|(label, (name, value))| {
-                    label.name.as_bytes() == name.as_ref()
-                        && label.value.as_bytes() == value.as_ref()
-                })
-        })
+        self.index.read().find(hash, |key| key.matches_pairs(pairs))
+    }
+
+    /// [`Head::series_ref_for_pairs`] for many series at once, in order, into `refs`. The index
+    /// lock is taken once and the lookups run in passes (hashes, table entries, keys) whose
+    /// memory loads do not wait on one another, so the cache misses of different series overlap
+    /// instead of adding up.
+    pub fn series_refs_for_pairs<'s, N, V>(
+        &self,
+        series: impl Iterator<Item = &'s [(N, V)]> + Clone,
+        refs: &mut Vec<Option<SeriesRef>>,
+    ) where
+        N: AsRef<[u8]> + 's,
+        V: AsRef<[u8]> + 's,
+    {
+        let hashes: Vec<u64> = series
+            .clone()
+            .map(|pairs| {
+                Labels::stable_hash_of_pairs(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())))
+            })
+            .collect();
+        let index = self.index.read();
+        let firsts: Vec<Option<&(SeriesRef, SeriesKey)>> =
+            hashes.iter().map(|hash| index.by_hash.get(hash)).collect();
+        refs.clear();
+        for ((pairs, first), hash) in series.zip(firsts).zip(&hashes) {
+            let found = match first {
+                None => None,
+                Some((series_ref, key)) if key.matches_pairs(pairs) => Some(*series_ref),
+                Some(_) => index.collisions.get(hash).and_then(|others| {
+                    others
+                        .iter()
+                        .find(|(_, key)| key.matches_pairs(pairs))
+                        .map(|(series_ref, _)| *series_ref)
+                }),
+            };
+            refs.push(found);
+        }
     }
 
     /// The labels of an existing series.
@@ -340,8 +373,13 @@ impl Head {
         if outcome == AppendOutcome::Duplicate {
             return;
         }
-        self.min_time.fetch_min(min_t, Ordering::AcqRel);
-        self.max_time.fetch_max(max_t, Ordering::AcqRel);
+        // Most appends move neither bound: read before writing the shared cache line.
+        if min_t < self.min_time.load(Ordering::Acquire) {
+            self.min_time.fetch_min(min_t, Ordering::AcqRel);
+        }
+        if max_t > self.max_time.load(Ordering::Acquire) {
+            self.max_time.fetch_max(max_t, Ordering::AcqRel);
+        }
     }
 
     /// One page of the series matching `matchers` with samples in `mint..=maxt` (inclusive).

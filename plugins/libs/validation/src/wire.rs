@@ -35,6 +35,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint as prost reads it: at most ten bytes, the tenth at most 1.
+    #[inline]
     fn varint(&mut self) -> Result<u64, WireError> {
         if let Some((&byte, rest)) = self.bytes.split_first()
             && byte < 0x80
@@ -56,6 +57,7 @@ impl<'a> Reader<'a> {
         Err(WireError("invalid varint"))
     }
 
+    #[inline]
     fn take(&mut self, len: usize) -> Result<&'a [u8], WireError> {
         if self.bytes.len() < len {
             return Err(WireError("buffer underflow"));
@@ -65,6 +67,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    #[inline]
     fn fixed64(&mut self) -> Result<[u8; 8], WireError> {
         let Some((head, rest)) = self.bytes.split_first_chunk::<8>() else {
             return Err(WireError("buffer underflow"));
@@ -74,6 +77,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type, checked as prost checks them.
+    #[inline]
     fn key(&mut self) -> Result<(u32, u8), WireError> {
         let key = self.varint()?;
         let key = u32::try_from(key).map_err(|_| WireError("invalid key value"))?;
@@ -88,6 +92,7 @@ impl<'a> Reader<'a> {
         Ok((field, wire_type))
     }
 
+    #[inline]
     fn len_delimited(&mut self) -> Result<&'a [u8], WireError> {
         let len = self.varint()?;
         if len > self.bytes.len() as u64 {

@@ -477,12 +477,12 @@ fn series_whose_hashes_collide_are_told_apart_and_removed_cleanly() {
     for (series_ref, labels) in (1..).zip(&sets) {
         index.insert_hashed(series_ref, labels, 42);
     }
-    let find = |index: &Index, labels: &Labels| index.find(42, |l| l == labels);
+    let find = |index: &Index, labels: &Labels| index.find(42, |key| key.matches(labels));
     assert_eq!(
         sets.iter().map(|l| find(&index, l)).collect::<Vec<_>>(),
         [Some(1), Some(2), Some(3)]
     );
-    assert_eq!(index.find(7, |l| *l == sets[0]), None);
+    assert_eq!(index.find(7, |key| key.matches(&sets[0])), None);
 
     // Removing the series in the main table promotes a colliding one.
     index.labels.remove(&1);
@@ -498,4 +498,47 @@ fn series_whose_hashes_collide_are_told_apart_and_removed_cleanly() {
     index.labels.remove(&2);
     index.remove_hashed(2, 42);
     assert!(index.by_hash.is_empty() && index.collisions.is_empty());
+}
+
+#[test]
+fn refs_of_many_series_agree_with_one_at_a_time() {
+    let head = head(0, 0);
+    let known = [up("a"), up("b"), labels(&[("__name__", "x"), ("le", "1")])];
+    for one in &known {
+        head.get_or_create_series(one.clone()).unwrap();
+    }
+    let as_pairs = |set: &Labels| -> Vec<(String, String)> {
+        set.iter()
+            .map(|l| (l.name.to_string(), l.value.to_string()))
+            .collect()
+    };
+    let asked: Vec<Vec<(String, String)>> = vec![
+        as_pairs(&known[1]),
+        as_pairs(&up("missing")),
+        as_pairs(&known[0]),
+        Vec::new(),
+        as_pairs(&known[2]),
+        as_pairs(&known[1]),
+    ];
+    let mut refs = Vec::new();
+    head.series_refs_for_pairs(asked.iter().map(Vec::as_slice), &mut refs);
+    let one_at_a_time: Vec<Option<SeriesRef>> = asked
+        .iter()
+        .map(|pairs| head.series_ref_for_pairs(pairs))
+        .collect();
+    assert_eq!(refs, one_at_a_time);
+    assert_eq!(refs.iter().filter(|r| r.is_some()).count(), 4);
+    assert_eq!(refs[0], refs[5]);
+
+    // A series whose hash collides with another's is found through the collision table.
+    let collided = up("c");
+    {
+        let mut index = head.index.write();
+        index.insert_hashed(98, &up("decoy"), collided.stable_hash());
+        index.insert_hashed(99, &collided, collided.stable_hash());
+    }
+    let pairs = as_pairs(&collided);
+    let mut refs = Vec::new();
+    head.series_refs_for_pairs([pairs.as_slice()].into_iter(), &mut refs);
+    assert_eq!(refs, [Some(99)]);
 }

@@ -1,0 +1,101 @@
+//! A series' label set as one contiguous byte string, kept in the head's hash index so that
+//! finding a series from label pairs compares one allocation instead of following a pointer per
+//! label: `count: u32 LE`, then `name 0xff value 0xff` per label (what [`Labels::stable_hash`]
+//! hashes). The count keeps pairs that contain 0xff (not UTF-8, so never a stored label) from
+//! matching a key split differently.
+
+use crate::labels::Labels;
+
+const SEPARATOR: u8 = 0xff;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SeriesKey(Box<[u8]>);
+
+impl SeriesKey {
+    pub(crate) fn of(labels: &Labels) -> SeriesKey {
+        let len = 4 + labels
+            .iter()
+            .map(|label| label.name.len() + label.value.len() + 2)
+            .sum::<usize>();
+        let mut key = Vec::with_capacity(len);
+        let count = u32::try_from(labels.len()).unwrap_or(u32::MAX);
+        key.extend_from_slice(&count.to_le_bytes());
+        for label in labels.iter() {
+            key.extend_from_slice(label.name.as_bytes());
+            key.push(SEPARATOR);
+            key.extend_from_slice(label.value.as_bytes());
+            key.push(SEPARATOR);
+        }
+        SeriesKey(key.into_boxed_slice())
+    }
+
+    /// Whether the key is exactly these (name, value) pairs, in this order.
+    pub(crate) fn matches_pairs<N: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(N, V)]) -> bool {
+        self.matches_iter(
+            pairs.len(),
+            pairs
+                .iter()
+                .map(|(name, value)| (name.as_ref(), value.as_ref())),
+        )
+    }
+
+    /// Whether the key is `labels`.
+    pub(crate) fn matches(&self, labels: &Labels) -> bool {
+        self.matches_iter(
+            labels.len(),
+            labels
+                .iter()
+                .map(|label| (label.name.as_bytes(), label.value.as_bytes())),
+        )
+    }
+
+    fn matches_iter<'p>(
+        &self,
+        count: usize,
+        pairs: impl Iterator<Item = (&'p [u8], &'p [u8])>,
+    ) -> bool {
+        let Some((stored_count, mut rest)) = self.0.split_first_chunk::<4>() else {
+            return false;
+        };
+        if u32::from_le_bytes(*stored_count) as usize != count {
+            return false;
+        }
+        for (name, value) in pairs {
+            for part in [name, value] {
+                match rest.strip_prefix(part) {
+                    Some([SEPARATOR, after @ ..]) => rest = after,
+                    _ => return false,
+                }
+            }
+        }
+        rest.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_matches_its_labels_and_nothing_else() {
+        let labels = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
+        let key = SeriesKey::of(&labels);
+        assert!(key.matches(&labels));
+        assert!(key.matches_pairs(&[("__name__", "up"), ("job", "a")]));
+        for other in [
+            vec![("__name__", "up")],
+            vec![("__name__", "up"), ("job", "ab")],
+            vec![("__name__", "up"), ("jo", "ba")],
+            vec![("__name__", "up"), ("job", "a"), ("x", "y")],
+        ] {
+            assert!(!key.matches_pairs(&other), "{other:?}");
+        }
+        // Pairs holding the separator cannot be split into a stored key.
+        let two = SeriesKey::of(&Labels::from_pairs([("a", "x"), ("b", "y")]));
+        let glued: [(&[u8], &[u8]); 2] = [(b"a\xffx\xffb", b"y"), (b"", b"")];
+        assert!(!two.matches_pairs(&glued));
+        let one: [(&[u8], &[u8]); 1] = [(b"a\xffx\xffb", b"y")];
+        assert!(!two.matches_pairs(&one));
+        assert!(SeriesKey::of(&Labels::empty()).matches_pairs::<&str, &str>(&[]));
+    }
+}
