@@ -146,6 +146,9 @@ impl TenantDb {
                     .map(|(series_labels, _)| &labels[series_labels.clone()]),
                 &mut refs,
             );
+            // Samples to append, as (series index, (ref, time, value)), in push order.
+            let mut owners: Vec<usize> = Vec::with_capacity(samples.len());
+            let mut appends: Vec<(SeriesRef, i64, f64)> = Vec::with_capacity(samples.len());
             for (index, ((series_labels, series_samples), known)) in
                 spans.iter().zip(&refs).enumerate()
             {
@@ -172,22 +175,31 @@ impl TenantDb {
                         continue;
                     }
                 };
-                let mut first_error = None;
                 for (timestamp, value) in &samples[series_samples.clone()] {
-                    match self.head.append(series_ref, *timestamp, *value) {
-                        Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder) => {
-                            accepted.push((series_ref, *timestamp, *value));
-                        }
-                        Ok(AppendOutcome::Duplicate) => {}
-                        Err(error) => {
-                            first_error.get_or_insert(error);
+                    owners.push(index);
+                    appends.push((series_ref, *timestamp, *value));
+                }
+            }
+            let mut outcomes = Vec::with_capacity(appends.len());
+            self.head.append_many(&appends, &mut outcomes);
+            // The first refusal of each series, as appending its samples in order finds it.
+            let mut refused_series = None;
+            for ((owner, sample), outcome) in owners.iter().zip(&appends).zip(outcomes) {
+                match outcome {
+                    Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder) => {
+                        accepted.push(*sample)
+                    }
+                    Ok(AppendOutcome::Duplicate) => {}
+                    Err(error) => {
+                        if refused_series != Some(*owner) {
+                            refused_series = Some(*owner);
+                            errors.push(push_error(*owner, &error));
                         }
                     }
                 }
-                if let Some(error) = first_error {
-                    errors.push(push_error(index, &error));
-                }
             }
+            // One error per series at most: in series order, as the client is told the first.
+            errors.sort_by_key(|error| error.series_index);
             accepted_samples = accepted.len() as u64;
             if !accepted.is_empty() {
                 log.push((SAMPLES, records::encode_samples(&accepted)));

@@ -318,6 +318,75 @@ impl Head {
         Ok(outcome)
     }
 
+    /// Appends `samples` as calling [`Head::append`] for each in order would, with the results in
+    /// `outcomes` (same order).
+    ///
+    /// Without an out-of-order window a sample's outcome depends only on its own series, so the
+    /// samples are applied stripe by stripe, in order within each: every stripe is locked once and
+    /// the series lookups of one stripe overlap their cache misses. With a window the outcome
+    /// depends on the head's newest sample, so they are applied one by one.
+    pub fn append_many(
+        &self,
+        samples: &[(SeriesRef, i64, f64)],
+        outcomes: &mut Vec<Result<AppendOutcome, AppendError>>,
+    ) {
+        outcomes.clear();
+        let window = self.config.out_of_order_time_window_ms;
+        if window > 0 {
+            outcomes.extend(samples.iter().map(|(r, t, v)| self.append(*r, *t, *v)));
+            return;
+        }
+        let stripe_of = |series_ref: SeriesRef| (series_ref as usize) & (STRIPES - 1);
+        // A counting sort of the sample positions by stripe, stable.
+        let mut starts = [0usize; STRIPES + 1];
+        for (series_ref, _, _) in samples {
+            starts[stripe_of(*series_ref) + 1] += 1;
+        }
+        for stripe in 0..STRIPES {
+            starts[stripe + 1] += starts[stripe];
+        }
+        let mut next = starts;
+        let mut by_stripe = vec![0usize; samples.len()];
+        for (position, (series_ref, _, _)) in samples.iter().enumerate() {
+            let slot = &mut next[stripe_of(*series_ref)];
+            by_stripe[*slot] = position;
+            *slot += 1;
+        }
+        outcomes.resize_with(samples.len(), || Ok(AppendOutcome::Duplicate));
+        let head_max_t = self.max_time.load(Ordering::Acquire);
+        let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+        for stripe in 0..STRIPES {
+            let positions = &by_stripe[starts[stripe]..starts[stripe + 1]];
+            if positions.is_empty() {
+                continue;
+            }
+            let mut series = self.stripes[stripe].write();
+            // Read every series of the stripe first: these loads do not depend on one another,
+            // so their cache misses overlap, and the appends below find the series cached.
+            for &position in positions {
+                std::hint::black_box(series.get(&samples[position].0).map(MemSeries::max_t));
+            }
+            for &position in positions {
+                let (series_ref, t, v) = samples[position];
+                let outcome = match series.get_mut(&series_ref) {
+                    Some(one) => one.append(t, v, head_max_t, window),
+                    None => Err(AppendError::UnknownSeries { series_ref }),
+                };
+                if matches!(
+                    outcome,
+                    Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder)
+                ) {
+                    min_t = min_t.min(t);
+                    max_t = max_t.max(t);
+                }
+                outcomes[position] = outcome;
+            }
+        }
+        if min_t <= max_t {
+            self.note_appended(AppendOutcome::InOrder, min_t, max_t);
+        }
+    }
+
     /// Creates the series if needed and appends `samples` in the given order under one lock.
     ///
     /// Refused samples do not stop the others (Mimir's soft errors); they are counted in the

@@ -542,3 +542,49 @@ fn refs_of_many_series_agree_with_one_at_a_time() {
     head.series_refs_for_pairs([pairs.as_slice()].into_iter(), &mut refs);
     assert_eq!(refs, [Some(99)]);
 }
+
+/// A series as (ref, labels, samples as (time, value bits)).
+type Contents = (SeriesRef, Labels, Vec<(i64, u64)>);
+
+/// Every series' data, for comparing heads.
+fn contents(head: &Head) -> Vec<Contents> {
+    let mut all = Vec::new();
+    head.for_each_series(|series_ref, labels, samples| {
+        let samples = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
+        all.push((series_ref, labels.clone(), samples));
+    });
+    all
+}
+
+proptest::proptest! {
+    #[test]
+    fn appending_many_is_appending_each_in_order(
+        window_ms in proptest::prop_oneof![proptest::strategy::Just(0i64), 1i64..50],
+        samples in proptest::collection::vec((0usize..6, 0i64..100, 0u8..3), 0..60),
+    ) {
+        let one_by_one = head(window_ms, 0);
+        let many = head(window_ms, 0);
+        let mut refs = Vec::new();
+        for job in ["a", "b", "c", "d", "e"] {
+            let (series_ref, _) = one_by_one.get_or_create_series(up(job)).unwrap();
+            many.get_or_create_series(up(job)).unwrap();
+            refs.push(series_ref);
+        }
+        // Index 5 is a ref no series has.
+        refs.push(1_000);
+        let batch: Vec<(SeriesRef, i64, f64)> = samples
+            .iter()
+            .map(|(series, t, v)| (refs[*series], *t, f64::from(*v)))
+            .collect();
+        let expected: Vec<_> = batch
+            .iter()
+            .map(|(series_ref, t, v)| one_by_one.append(*series_ref, *t, *v))
+            .collect();
+        let mut outcomes = Vec::new();
+        many.append_many(&batch, &mut outcomes);
+        proptest::prop_assert_eq!(outcomes, expected);
+        proptest::prop_assert_eq!(contents(&many), contents(&one_by_one));
+        proptest::prop_assert_eq!(many.min_time(), one_by_one.min_time());
+        proptest::prop_assert_eq!(many.max_time(), one_by_one.max_time());
+    }
+}
