@@ -87,6 +87,7 @@ impl Distributor {
             self.heartbeat_timeout,
             &tenant,
             &validated,
+            buffer.len(),
         ) {
             Ok(pushes) => pushes,
             Err(error) => return PushReply::from_error(&error),

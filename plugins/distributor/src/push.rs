@@ -77,13 +77,15 @@ pub struct Pushes {
 }
 
 /// Shards the validated series of one request over the ring: each goes, encoded, into the
-/// requests of the ingesters that own it.
+/// requests of the ingesters that own it. `request_size` (the decoded request's size) sizes
+/// those requests up front.
 pub fn plan(
     ring: &Ring,
     replication_factor: usize,
     heartbeat_timeout: Duration,
     tenant: &str,
     validated: &Validated<'_>,
+    request_size: usize,
 ) -> Result<Pushes, Error> {
     let now_ms = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -117,6 +119,10 @@ pub fn plan(
         let encoded = one.encoded.filter(|_| in_order);
         for instance in &replicas {
             let (body, indexes) = &mut per_instance[*instance];
+            if body.capacity() == 0 {
+                // Each ingester gets about its share of the request's series.
+                body.reserve(request_size * replicas.len() / ring.len().max(1) + 1024);
+            }
             match encoded {
                 Some(encoded) => encode::put_encoded_series(body, encoded),
                 None => encode::put_series(body, one.labels, samples),

@@ -23,7 +23,7 @@ use crate::labels::{Interner, Labels};
 use crate::matcher::Matcher;
 use crate::postings::{Postings, SeriesRef};
 use crate::series::{AppendOutcome, MemSeries};
-use crate::series_key::SeriesKey;
+use crate::series_key::{SeriesKey, index_hash, index_hash_of};
 
 /// Number of series shards; a power of two.
 pub const STRIPES: usize = 128;
@@ -77,7 +77,7 @@ pub struct SelectPage {
 
 #[derive(Debug, Default)]
 struct Index {
-    /// `Labels::stable_hash` → the first series with that hash and its key, so that finding a
+    /// [`index_hash`] → the first series with that hash and its key, so that finding a
     /// series from borrowed label pairs touches one table entry and one key.
     by_hash: HashMap<u64, (SeriesRef, SeriesKey), U64Hash>,
     /// Further series whose hash equals that of the entry in `by_hash` (rare).
@@ -104,11 +104,11 @@ impl Index {
     }
 
     fn ref_of(&self, labels: &Labels) -> Option<SeriesRef> {
-        self.find(labels.stable_hash(), |key| key.matches(labels))
+        self.find(index_hash_of(labels), |key| key.matches(labels))
     }
 
     fn insert(&mut self, series_ref: SeriesRef, labels: &Labels) -> Labels {
-        self.insert_hashed(series_ref, labels, labels.stable_hash())
+        self.insert_hashed(series_ref, labels, index_hash_of(labels))
     }
 
     /// [`Index::insert`] with the labels' hash given (tests force collisions with it).
@@ -133,7 +133,7 @@ impl Index {
 
     fn remove(&mut self, series_ref: SeriesRef) {
         if let Some(labels) = self.labels.remove(&series_ref) {
-            self.remove_hashed(series_ref, labels.stable_hash());
+            self.remove_hashed(series_ref, index_hash_of(&labels));
             self.postings.remove(series_ref, &labels);
         }
     }
@@ -218,7 +218,7 @@ impl Head {
     /// Label strings are interned. Fails with [`AppendError::MaxSeries`] when creating it would
     /// exceed `max_series`. Write the WAL series record with the ref before appending samples.
     pub fn get_or_create_series(&self, labels: Labels) -> Result<(SeriesRef, bool), AppendError> {
-        let hash = labels.stable_hash();
+        let hash = index_hash_of(&labels);
         if let Some(series_ref) = self.index.read().find(hash, |key| key.matches(&labels)) {
             return Ok((series_ref, false));
         }
@@ -249,8 +249,7 @@ impl Head {
         &self,
         pairs: &[(N, V)],
     ) -> Option<SeriesRef> {
-        let hash =
-            Labels::stable_hash_of_pairs(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
+        let hash = index_hash(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
         self.index.read().find(hash, |key| key.matches_pairs(pairs))
     }
 
@@ -268,9 +267,7 @@ impl Head {
     {
         let hashes: Vec<u64> = series
             .clone()
-            .map(|pairs| {
-                Labels::stable_hash_of_pairs(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())))
-            })
+            .map(|pairs| index_hash(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))))
             .collect();
         let index = self.index.read();
         let firsts: Vec<Option<&(SeriesRef, SeriesKey)>> =

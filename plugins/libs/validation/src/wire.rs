@@ -35,7 +35,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint as prost reads it: at most ten bytes, the tenth at most 1.
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64, WireError> {
         if let Some((&byte, rest)) = self.bytes.split_first()
             && byte < 0x80
@@ -43,6 +43,12 @@ impl<'a> Reader<'a> {
             self.bytes = rest;
             return Ok(u64::from(byte));
         }
+        self.long_varint()
+    }
+
+    /// [`Reader::varint`] of more than one byte (or none).
+    #[inline(never)]
+    fn long_varint(&mut self) -> Result<u64, WireError> {
         let mut value = 0u64;
         for (index, &byte) in self.bytes.iter().take(10).enumerate() {
             if index == 9 && byte > 1 {

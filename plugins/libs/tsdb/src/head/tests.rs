@@ -534,8 +534,9 @@ fn refs_of_many_series_agree_with_one_at_a_time() {
     let collided = up("c");
     {
         let mut index = head.index.write();
-        index.insert_hashed(98, &up("decoy"), collided.stable_hash());
-        index.insert_hashed(99, &collided, collided.stable_hash());
+        let hash = crate::series_key::index_hash_of(&collided);
+        index.insert_hashed(98, &up("decoy"), hash);
+        index.insert_hashed(99, &collided, hash);
     }
     let pairs = as_pairs(&collided);
     let mut refs = Vec::new();
