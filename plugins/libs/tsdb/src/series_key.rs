@@ -65,8 +65,11 @@ impl SeriesKey {
         }
         for (name, value) in pairs {
             for part in [name, value] {
-                match rest.strip_prefix(part) {
-                    Some([SEPARATOR, after @ ..]) => rest = after,
+                if !starts_with(rest, part) {
+                    return false;
+                }
+                match &rest[part.len()..] {
+                    [SEPARATOR, after @ ..] => rest = after,
                     _ => return false,
                 }
             }
@@ -86,10 +89,47 @@ fn mix_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
     for word in words {
         hash = mix(hash, u64::from_le_bytes(*word));
     }
-    let mut last = [0u8; 8];
-    last[..tail.len()].copy_from_slice(tail);
     // The length keeps "ab" + "" and "a" + "b" apart.
-    mix(mix(hash, u64::from_le_bytes(last)), bytes.len() as u64)
+    mix(mix(hash, tail_word(tail)), bytes.len() as u64)
+}
+
+/// The last 0 to 7 bytes of a string as one word, without a variable-length copy: for a given
+/// length, different bytes give different words.
+fn tail_word(tail: &[u8]) -> u64 {
+    let len = tail.len();
+    let u32_at = |at: usize| {
+        let mut word = [0u8; 4];
+        word.copy_from_slice(&tail[at..at + 4]);
+        u64::from(u32::from_le_bytes(word))
+    };
+    match len {
+        0 => 0,
+        1..=3 => {
+            u64::from(tail[0]) | u64::from(tail[len / 2]) << 8 | u64::from(tail[len - 1]) << 16
+        }
+        _ => u32_at(0) | u32_at(len - 4) << 32,
+    }
+}
+
+/// Whether `bytes` starts with `prefix`, compared a word at a time in line: the parts compared
+/// are short, where calling `memcmp` costs more than comparing.
+#[inline]
+fn starts_with(bytes: &[u8], prefix: &[u8]) -> bool {
+    if bytes.len() < prefix.len() {
+        return false;
+    }
+    let (words, tail) = prefix.as_chunks::<8>();
+    let (their_words, _) = bytes.as_chunks::<8>();
+    let word = |bytes: &[u8; 8]| u64::from_ne_bytes(*bytes);
+    if words
+        .iter()
+        .zip(their_words)
+        .any(|(a, b)| word(a) != word(b))
+    {
+        return false;
+    }
+    let start = words.len() * 8;
+    tail.iter().zip(&bytes[start..]).all(|(a, b)| a == b)
 }
 
 /// The head index's hash of a label set given as (name, value) pairs in order.
@@ -135,6 +175,31 @@ mod tests {
         let one: [(&[u8], &[u8]); 1] = [(b"a\xffx\xffb", b"y")];
         assert!(!two.matches_pairs(&one));
         assert!(SeriesKey::of(&Labels::empty()).matches_pairs::<&str, &str>(&[]));
+    }
+
+    #[test]
+    fn prefixes_and_tails_are_compared_byte_for_byte() {
+        let text = b"abcdefghijklmnopqrstuvwxyz";
+        for len in 0..=text.len() {
+            assert!(starts_with(text, &text[..len]));
+            if len > 0 {
+                let mut other = text[..len].to_vec();
+                other[len - 1] ^= 1;
+                assert!(!starts_with(text, &other), "{len}");
+                other[len - 1] ^= 1;
+                other[0] ^= 1;
+                assert!(!starts_with(text, &other), "{len}");
+            }
+        }
+        assert!(!starts_with(b"ab", b"abc"));
+        for len in 0..8 {
+            for position in 0..len {
+                let base = [7u8; 7];
+                let mut changed = base;
+                changed[position] = 8;
+                assert_ne!(tail_word(&base[..len]), tail_word(&changed[..len]), "{len}");
+            }
+        }
     }
 
     #[test]
