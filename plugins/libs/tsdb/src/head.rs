@@ -13,7 +13,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
-use crate::u64hash::U64Hash;
+use crate::u64hash::{RefHash, U64Hash};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
@@ -26,7 +26,14 @@ use crate::series::{AppendOutcome, MemSeries};
 use crate::series_key::{SeriesKey, index_hash, index_hash_of};
 
 /// Number of series shards; a power of two.
-pub const STRIPES: usize = 128;
+pub const STRIPES: usize = 1 << STRIPE_BITS;
+
+/// Series looked up together by [`Head::series_refs_for_pairs`]: enough for their cache misses to
+/// overlap, few enough for what they load to stay cached between passes.
+const LOOKUP_BATCH: usize = 32;
+
+/// The low bits of a ref that choose its stripe.
+const STRIPE_BITS: u32 = 7;
 
 /// Per-tenant head settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -172,7 +179,7 @@ impl Index {
     }
 }
 
-type Stripe = RwLock<HashMap<SeriesRef, MemSeries, U64Hash>>;
+type Stripe = RwLock<HashMap<SeriesRef, MemSeries, RefHash<STRIPE_BITS>>>;
 
 /// The in-memory TSDB head of one tenant. `Send + Sync`; every method takes `&self`.
 #[derive(Debug)]
@@ -254,37 +261,43 @@ impl Head {
     }
 
     /// [`Head::series_ref_for_pairs`] for many series at once, in order, into `refs`. The index
-    /// lock is taken once and the lookups run in passes (hashes, table entries, keys) whose
-    /// memory loads do not wait on one another, so the cache misses of different series overlap
-    /// instead of adding up.
+    /// lock is taken once and the lookups run, [`LOOKUP_BATCH`] series at a time, in passes
+    /// (table entries, then keys) whose memory loads do not wait on one another, so the cache
+    /// misses of different series overlap instead of adding up, and each pass finds what the
+    /// previous one loaded still cached.
     pub fn series_refs_for_pairs<'s, N, V>(
         &self,
-        series: impl Iterator<Item = &'s [(N, V)]> + Clone,
+        series: impl Iterator<Item = &'s [(N, V)]>,
         refs: &mut Vec<Option<SeriesRef>>,
     ) where
         N: AsRef<[u8]> + 's,
         V: AsRef<[u8]> + 's,
     {
-        let hashes: Vec<u64> = series
-            .clone()
-            .map(|pairs| index_hash(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))))
+        let hashed: Vec<(&[(N, V)], u64)> = series
+            .map(|pairs| {
+                let hash = index_hash(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
+                (pairs, hash)
+            })
             .collect();
-        let index = self.index.read();
-        let firsts: Vec<Option<&(SeriesRef, SeriesKey)>> =
-            hashes.iter().map(|hash| index.by_hash.get(hash)).collect();
         refs.clear();
-        for ((pairs, first), hash) in series.zip(firsts).zip(&hashes) {
-            let found = match first {
-                None => None,
-                Some((series_ref, key)) if key.matches_pairs(pairs) => Some(*series_ref),
-                Some(_) => index.collisions.get(hash).and_then(|others| {
-                    others
-                        .iter()
-                        .find(|(_, key)| key.matches_pairs(pairs))
-                        .map(|(series_ref, _)| *series_ref)
-                }),
-            };
-            refs.push(found);
+        let index = self.index.read();
+        let mut firsts: Vec<Option<&(SeriesRef, SeriesKey)>> = Vec::with_capacity(LOOKUP_BATCH);
+        for batch in hashed.chunks(LOOKUP_BATCH) {
+            firsts.clear();
+            firsts.extend(batch.iter().map(|(_, hash)| index.by_hash.get(hash)));
+            for ((pairs, hash), first) in batch.iter().zip(&firsts) {
+                let found = match first {
+                    None => None,
+                    Some((series_ref, key)) if key.matches_pairs(pairs) => Some(*series_ref),
+                    Some(_) => index.collisions.get(hash).and_then(|others| {
+                        others
+                            .iter()
+                            .find(|(_, key)| key.matches_pairs(pairs))
+                            .map(|(series_ref, _)| *series_ref)
+                    }),
+                };
+                refs.push(found);
+            }
         }
     }
 

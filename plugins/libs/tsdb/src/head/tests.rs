@@ -589,3 +589,25 @@ proptest::proptest! {
         proptest::prop_assert_eq!(many.max_time(), one_by_one.max_time());
     }
 }
+
+#[test]
+fn refs_of_more_series_than_one_lookup_batch_come_back_in_order() {
+    let head = head(0, 0);
+    let jobs: Vec<String> = (0..3 * LOOKUP_BATCH + 5).map(|i| i.to_string()).collect();
+    let mut expected = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        // Every third series is missing.
+        if i % 3 == 0 {
+            expected.push(None);
+        } else {
+            expected.push(Some(head.get_or_create_series(up(job)).unwrap().0));
+        }
+    }
+    let asked: Vec<[(&str, &str); 2]> = jobs
+        .iter()
+        .map(|job| [("__name__", "up"), ("job", job.as_str())])
+        .collect();
+    let mut refs = Vec::new();
+    head.series_refs_for_pairs(asked.iter().map(|pairs| &pairs[..]), &mut refs);
+    assert_eq!(refs, expected);
+}
