@@ -45,9 +45,13 @@ pub struct RefHasher<const SHIFT: u32>(u64);
 impl<const SHIFT: u32> Hasher for RefHasher<SHIFT> {
     fn finish(&self) -> u64 {
         let slot = self.0 >> SHIFT;
-        // hashbrown takes the bucket from the low bits and a 7-bit tag from the top ones: repeat
-        // the slot's low bits there so that neighbours get different tags.
-        slot | (slot << 57)
+        // Slots stay neighbours within aligned runs of 4096; the runs themselves are scattered,
+        // so live refs far apart at a regular stride (series that outlived their neighbours) do
+        // not pile onto a few buckets.
+        let run = U64Hasher(slot >> 12).finish();
+        // hashbrown takes the bucket from the low bits and a 7-bit tag from the top ones: put the
+        // slot's low bits there too, so that neighbours get different tags.
+        (slot ^ run) ^ (slot << 57)
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -92,5 +96,22 @@ mod tests {
             map.len(),
             (0..10_000u64).filter(|s| ((s << 7) | 5) % 3 != 0).count()
         );
+    }
+
+    #[test]
+    fn neighbouring_refs_get_neighbouring_buckets_and_strided_ones_spread() {
+        use std::hash::BuildHasher;
+        let hash = |slot: u64| super::RefHash::<7>::default().hash_one(slot << 7);
+        let mask = (1u64 << 12) - 1;
+        for slot in 0..4095u64 {
+            assert_eq!(
+                (hash(slot) ^ hash(slot + 1)) & mask,
+                (slot ^ (slot + 1)) & mask
+            );
+        }
+        // Refs 2^20 slots apart: in a table of 1024 buckets they spread instead of sharing one.
+        let buckets: std::collections::HashSet<u64> =
+            (0..256u64).map(|i| hash(i << 20) & 1023).collect();
+        assert!(buckets.len() > 128, "{}", buckets.len());
     }
 }
