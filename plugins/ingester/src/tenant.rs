@@ -146,7 +146,7 @@ impl TenantDb {
                     .map(|(series_labels, _)| &labels[series_labels.clone()]),
                 &mut refs,
             );
-            // Samples to append, as (series index, (ref, time, value)), in push order.
+            // The samples to append, in push order, and the index of the series of each.
             let mut owners: Vec<usize> = Vec::with_capacity(samples.len());
             let mut appends: Vec<(SeriesRef, i64, f64)> = Vec::with_capacity(samples.len());
             for (index, ((series_labels, series_samples), known)) in
