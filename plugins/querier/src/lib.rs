@@ -112,13 +112,15 @@ impl Querier {
             .await
             .map_err(|_| ApiError::from_bus(&Error::unavailable("the querier is stopping")))?;
         let run = QueryRun {
-            handle: tokio::runtime::Handle::current(),
+            // The plugin's own runtime: the engine's thread blocks on ingester calls through it.
+            handle: mimir_plugin_sdk::runtime().handle().clone(),
             client: self.client.clone(),
             tenant,
             read_set: self.read_set().await?,
             options: self.engine_options(),
         };
-        match tokio::task::spawn_blocking(move || run.run(&kind)).await {
+        let evaluation = mimir_plugin_sdk::runtime().spawn_blocking(move || run.run(&kind));
+        match evaluation.await {
             Ok(result) => result,
             Err(error) => Err(ApiError::from_bus(&Error::internal(format!(
                 "query evaluation did not finish: {error}"
