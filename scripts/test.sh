@@ -18,3 +18,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+
+# PromQL conformance: Prometheus' own test scripts, beside the repository in shared/promql-tests.
+# Fails when any file passes fewer evals than the committed baseline.
+./target/debug/promql-conformance \
+  --baseline plugins/libs/promql/conformance-baseline.txt \
+  ../shared/promql-tests

@@ -8,6 +8,7 @@
 //! expressions, `@`, subqueries, quoted UTF-8 names) and reproduce its `line:col: parse error: …` messages.
 
 mod ast;
+pub mod conformance;
 pub mod engine;
 mod error;
 mod functions;

@@ -39,9 +39,10 @@ pub(crate) fn format_duration_ms(total_ms: i64) -> String {
     out
 }
 
-/// Seconds to whole milliseconds, truncating like Go's `time.Duration(v * 1000) * time.Millisecond`.
+/// Seconds to whole milliseconds. Durations are kept in seconds as `f64`, so `1001ms` is
+/// 1.0009999…; rounding gives back the milliseconds Go keeps exactly in a `time.Duration`.
 pub(crate) fn seconds_to_ms(seconds: f64) -> i64 {
-    (seconds * 1000.0) as i64
+    (seconds * 1000.0).round() as i64
 }
 
 /// Formats a float like Go's `strconv.FormatFloat(v, 'f', -1, 64)`, with Prometheus' `+Inf`/`-Inf`/`NaN`.

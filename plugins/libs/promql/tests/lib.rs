@@ -2,6 +2,7 @@
 //! their Prometheus error messages, and every eval expression of Prometheus' own test scripts.
 
 mod corpus;
+mod engine;
 mod invalid;
 mod robustness;
 mod scripts;

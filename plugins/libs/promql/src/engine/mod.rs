@@ -97,7 +97,13 @@ impl Engine {
         time_ms: i64,
     ) -> Result<QueryResult, QueryError> {
         let expr = crate::parse(query)?;
-        self.eval(storage, &expr, QueryParams::instant(time_ms))
+        eval::evaluate_text(
+            &self.options,
+            storage,
+            &expr,
+            query,
+            QueryParams::instant(time_ms),
+        )
     }
 
     /// Parses and evaluates a range query; the result is always a matrix.
@@ -116,9 +122,11 @@ impl Engine {
                     .to_string(),
             ));
         }
-        self.eval(
+        eval::evaluate_text(
+            &self.options,
             storage,
             &expr,
+            query,
             QueryParams {
                 start_ms,
                 end_ms,

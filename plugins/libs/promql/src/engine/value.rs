@@ -92,6 +92,18 @@ impl Labels {
         (!name.is_empty()).then_some(name)
     }
 
+    /// Prometheus' `Labels.Hash()`: xxHash64 over `name 0xff value 0xff …`, which `limit_ratio` samples by.
+    pub fn prometheus_hash(&self) -> u64 {
+        let mut hasher = xxhash_rust::xxh64::Xxh64::new(0);
+        for (name, value) in &self.0 {
+            hasher.update(name.as_bytes());
+            hasher.update(&[0xff]);
+            hasher.update(value.as_bytes());
+            hasher.update(&[0xff]);
+        }
+        hasher.digest()
+    }
+
     /// Drops `__name__` and the reserved metadata labels that go with it (`__type__`, `__unit__`).
     pub fn drop_metric_name(&mut self) {
         self.retain(|n| !matches!(n, METRIC_NAME | "__type__" | "__unit__"));
@@ -110,6 +122,11 @@ impl fmt::Display for Labels {
         }
         f.write_str("}")
     }
+}
+
+/// Whether `name` may be a label name: with Prometheus 3's UTF-8 names, any non-empty string.
+pub fn is_valid_label_name(name: &str) -> bool {
+    !name.is_empty()
 }
 
 /// One float sample: milliseconds since the epoch and a value.

@@ -1,0 +1,242 @@
+//! Selectors and subqueries: where series enter the operator tree.
+
+use super::{Ctx, Grid, RangeOperand, RangeSeries, StepSeries, Stream, eval_vector};
+use crate::engine::value::{METRIC_NAME, is_stale_nan};
+use crate::engine::{QueryError, Sample};
+use crate::{Matcher, MatcherOp, MatrixSelector, SubqueryExpr, VectorSelector};
+
+/// The selector's matchers, with the one its metric name implies.
+pub(crate) fn matchers(sel: &VectorSelector) -> Vec<Matcher> {
+    let mut out = Vec::with_capacity(sel.matchers.len() + 1);
+    if let Some(name) = &sel.name {
+        out.push(Matcher {
+            name: METRIC_NAME.to_string(),
+            op: MatcherOp::Equal,
+            value: name.clone(),
+        });
+    }
+    out.extend(sel.matchers.iter().cloned());
+    out
+}
+
+/// An instant-vector selector: per step, the newest sample in `(t − lookback, t]` unless it is a
+/// staleness marker. With `sample_timestamps`, the value is the sample's timestamp in seconds (what
+/// `timestamp(selector)` returns).
+pub(crate) fn vector<'a>(
+    ctx: &'a Ctx<'a>,
+    sel: &'a VectorSelector,
+    grid: Grid,
+    sample_timestamps: bool,
+) -> Result<Stream<'a>, QueryError> {
+    let offset = sel.offset.as_ref().map_or(0, |d| ctx.duration_ms(d));
+    let times: Vec<i64> = (0..grid.len)
+        .map(|i| ctx.effective_time(grid.time(i), sel.at, offset))
+        .collect();
+    let (Some(&min), Some(&max)) = (times.iter().min(), times.iter().max()) else {
+        return Ok(Box::new(std::iter::empty()));
+    };
+    let lookback = ctx.options.lookback_delta_ms;
+    let series = ctx.storage.select(
+        &matchers(sel),
+        min.saturating_sub(lookback).saturating_add(1),
+        max,
+    )?;
+    Ok(Box::new(series.filter_map(move |stored| {
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(err) => return Some(Err(err)),
+        };
+        if let Err(err) = ctx.check_deadline() {
+            return Some(Err(err));
+        }
+        let samples = &stored.samples;
+        let mut points = 0usize;
+        let values: Vec<Option<f64>> = times
+            .iter()
+            .map(|&t| {
+                let idx = samples.partition_point(|s| s.t <= t);
+                let sample = samples.get(idx.checked_sub(1)?)?;
+                if sample.t <= t.saturating_sub(lookback) || is_stale_nan(sample.v) {
+                    return None;
+                }
+                points += 1;
+                Some(if sample_timestamps {
+                    sample.t as f64 / 1000.0
+                } else {
+                    sample.v
+                })
+            })
+            .collect();
+        if points == 0 {
+            return None;
+        }
+        if let Err(err) = ctx.hold(points) {
+            return Some(Err(err));
+        }
+        Some(Ok(StepSeries {
+            labels: stored.labels,
+            drop_name: false,
+            values,
+        }))
+    })))
+}
+
+/// The window `(eff − range, eff]` of every step.
+fn windows(
+    ctx: &Ctx<'_>,
+    grid: Grid,
+    at: Option<crate::AtModifier>,
+    offset: i64,
+    range: i64,
+) -> Vec<(i64, i64)> {
+    (0..grid.len)
+        .map(|i| {
+            let eff = ctx.effective_time(grid.time(i), at, offset);
+            (eff.saturating_sub(range), eff)
+        })
+        .collect()
+}
+
+/// Counts the samples of every step's window against the query's sample limit.
+fn hold_windows(
+    ctx: &Ctx<'_>,
+    samples: &[Sample],
+    windows: &[(i64, i64)],
+) -> Result<(), QueryError> {
+    let mut total = 0usize;
+    for &(from, to) in windows {
+        let lo = samples.partition_point(|s| s.t <= from);
+        let hi = samples.partition_point(|s| s.t <= to);
+        total += hi.saturating_sub(lo);
+    }
+    ctx.hold(total)
+}
+
+/// A range-vector selector `m[range]`.
+pub(crate) fn matrix<'a>(
+    ctx: &'a Ctx<'a>,
+    m: &'a MatrixSelector,
+    grid: Grid,
+) -> Result<RangeOperand<'a>, QueryError> {
+    let sel = &m.selector;
+    let offset = sel.offset.as_ref().map_or(0, |d| ctx.duration_ms(d));
+    let range = ctx.duration_ms(&m.range);
+    let windows = windows(ctx, grid, sel.at, offset, range);
+    let (Some(min), Some(max)) = (
+        windows.iter().map(|w| w.0).min(),
+        windows.iter().map(|w| w.1).max(),
+    ) else {
+        return Ok(RangeOperand {
+            series: Box::new(std::iter::empty()),
+            windows,
+        });
+    };
+    let stored = ctx
+        .storage
+        .select(&matchers(sel), min.saturating_add(1), max)?;
+    let ws = windows.clone();
+    let series = stored.filter_map(move |stored| {
+        let mut stored = match stored {
+            Ok(stored) => stored,
+            Err(err) => return Some(Err(err)),
+        };
+        if let Err(err) = ctx.check_deadline() {
+            return Some(Err(err));
+        }
+        stored
+            .samples
+            .retain(|s| !is_stale_nan(s.v) && s.t > min && s.t <= max);
+        if stored.samples.is_empty() {
+            return None;
+        }
+        if let Err(err) = hold_windows(ctx, &stored.samples, &ws) {
+            return Some(Err(err));
+        }
+        Some(Ok(RangeSeries {
+            labels: stored.labels,
+            drop_name: false,
+            samples: stored.samples,
+        }))
+    });
+    Ok(RangeOperand {
+        series: Box::new(series),
+        windows,
+    })
+}
+
+/// A subquery `expr[range:step]`: the inner expression evaluated on a grid aligned to multiples of
+/// the step, as Prometheus aligns it, covering every outer step's window.
+pub(crate) fn subquery<'a>(
+    ctx: &'a Ctx<'a>,
+    sq: &'a SubqueryExpr,
+    grid: Grid,
+) -> Result<RangeOperand<'a>, QueryError> {
+    let offset = sq.offset.as_ref().map_or(0, |d| ctx.duration_ms(d));
+    let range = ctx.duration_ms(&sq.range);
+    let step = sq
+        .step
+        .as_ref()
+        .map(|d| ctx.duration_ms(d))
+        .filter(|s| *s > 0)
+        .unwrap_or(ctx.options.default_subquery_step_ms);
+    let windows = windows(ctx, grid, sq.at, offset, range);
+    let (Some(min), Some(max)) = (
+        windows.iter().map(|w| w.0).min(),
+        windows.iter().map(|w| w.1).max(),
+    ) else {
+        return Ok(RangeOperand {
+            series: Box::new(std::iter::empty()),
+            windows,
+        });
+    };
+    // Go's integer division truncates towards zero; so does Rust's.
+    let mut start = step.saturating_mul(min / step);
+    if start <= min {
+        start = start.saturating_add(step);
+    }
+    let inner_grid = Grid::new(start, max, step);
+    if inner_grid.len > ctx.options.max_samples {
+        return Err(QueryError::TooManySamples);
+    }
+    let inner = eval_vector(ctx, &sq.expr, inner_grid)?;
+    let ws = windows.clone();
+    let series = inner.filter_map(move |series| {
+        let series = match series {
+            Ok(series) => series,
+            Err(err) => return Some(Err(err)),
+        };
+        let samples: Vec<Sample> = series
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                v.map(|v| Sample {
+                    t: inner_grid.time(i),
+                    v,
+                })
+            })
+            .collect();
+        if samples.is_empty() {
+            return None;
+        }
+        if let Err(err) = hold_windows(ctx, &samples, &ws) {
+            return Some(Err(err));
+        }
+        Some(Ok(RangeSeries {
+            labels: series.labels,
+            drop_name: series.drop_name,
+            samples,
+        }))
+    });
+    Ok(RangeOperand {
+        series: Box::new(series),
+        windows,
+    })
+}
+
+/// The samples of `samples` inside the window `(from, to]`.
+pub(crate) fn window(samples: &[Sample], (from, to): (i64, i64)) -> &[Sample] {
+    let lo = samples.partition_point(|s| s.t <= from);
+    let hi = samples.partition_point(|s| s.t <= to);
+    &samples[lo..hi.max(lo)]
+}
