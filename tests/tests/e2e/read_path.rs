@@ -678,6 +678,14 @@ fn promtool_gets_the_same_answers_from_mimir_host_as_from_prometheus() {
             "{query}: label sets"
         );
         assert_eq!(ours, theirs, "instant {query} at {eval}");
+        if query == "up" {
+            assert_eq!(
+                ours,
+                format!(
+                    "up{{instance=\"127.0.0.1:{prometheus_port}\", job=\"prometheus\"}} => 1 @[{eval}]\n"
+                )
+            );
+        }
     }
     for query in ["up", "prometheus_build_info", "count by (job) (up)"] {
         let args = |url: &str| {
@@ -702,6 +710,13 @@ fn promtool_gets_the_same_answers_from_mimir_host_as_from_prometheus() {
             "{query}: label sets"
         );
         assert_eq!(ours, theirs, "range {query} from {start} to {eval}");
+        // One point per second of the range.
+        let steps = eval.parse::<i64>().unwrap_or(0) - start.parse::<i64>().unwrap_or(0) + 1;
+        assert_eq!(
+            ours.lines().filter(|line| line.contains(" @[")).count() as i64,
+            steps * label_sets(&ours).len() as i64,
+            "{query}: {ours}"
+        );
     }
     // The metadata endpoints agree too, for the series both have.
     let (_, ours) = get(&format!("{mimir_url}/api/v1/label/job/values")).expect("label values");
