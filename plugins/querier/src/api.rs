@@ -49,8 +49,14 @@ impl ApiError {
     }
 
     pub fn from_query(error: &QueryError) -> ApiError {
-        if let QueryError::Parse(parse) = error {
-            return ApiError::invalid_param("query", parse);
+        match error {
+            QueryError::Parse(parse) => return ApiError::invalid_param("query", parse),
+            // What Prometheus finds while preparing a query (an expression type a range query
+            // cannot have, a bad regex) it reports against the `query` parameter.
+            QueryError::BadData(message) if !message.starts_with("exceeded maximum resolution") => {
+                return ApiError::invalid_param("query", message);
+            }
+            _ => {}
         }
         ApiError {
             error_type: error.error_type(),
@@ -738,6 +744,18 @@ mod tests {
                 .starts_with("invalid parameter \"query\": 1:1: parse error"),
             "{}",
             error.message
+        );
+        let error = ApiError::from_query(&QueryError::BadData(
+            "invalid expression type \"string\" for range query, must be Scalar or instant Vector"
+                .to_string(),
+        ));
+        assert_eq!(
+            (error.status, error.body()),
+            (
+                400,
+                r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": invalid expression type \"string\" for range query, must be Scalar or instant Vector"}"#
+                    .to_string()
+            )
         );
         let error = ApiError::from_query(&QueryError::TooManySamples);
         assert_eq!(

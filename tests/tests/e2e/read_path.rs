@@ -722,3 +722,81 @@ fn promtool_gets_the_same_answers_from_mimir_host_as_from_prometheus() {
     let (_, ours) = get(&format!("{mimir_url}/api/v1/label/job/values")).expect("label values");
     assert_eq!(ours, r#"{"status":"success","data":["prometheus"]}"#);
 }
+
+#[test]
+fn query_limits_from_the_querier_flags_and_the_timeout_parameter() {
+    let plugins = PluginDir::monolith();
+    let data = tempfile::tempdir().expect("temp dir");
+    let host = monolith(
+        &plugins,
+        data.path(),
+        &["-querier.max-samples=5".to_string()],
+    );
+    let t = now_s_ms();
+    let samples: Vec<(i64, f64)> = (0..10).map(|i| (t - 10_000 + i * 1000, i as f64)).collect();
+    push_ok(&host, Some("l"), &[(&[("__name__", "x")], &samples)]);
+    // Four samples in the window: within the limit.
+    let (status, body) = api(
+        &host,
+        Some("l"),
+        &format!(
+            "/api/v1/query?query=count_over_time(x%5B4s%5D)&time={}",
+            secs(t - 1000)
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[{},"4"]}}]}}}}"#,
+            secs(t - 1000)
+        )
+    );
+    // All ten: more than -querier.max-samples.
+    let (status, body) = api(
+        &host,
+        Some("l"),
+        &format!(
+            "/api/v1/query?query=count_over_time(x%5B1m%5D)&time={}",
+            secs(t)
+        ),
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            422,
+            r#"{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory in query execution"}"#
+        )
+    );
+    // A zero `timeout` gives up at once.
+    let (status, body) = api(&host, Some("l"), "/api/v1/query?query=x&timeout=0s");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.starts_with(r#"{"status":"error","errorType":"timeout","error":"query timed out in "#),
+        "{body}"
+    );
+    // A range query over a string is refused against the query parameter, as Prometheus does.
+    let (status, body) = api(
+        &host,
+        Some("l"),
+        "/api/v1/query_range?query=%22a%22&start=0&end=10&step=1",
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            400,
+            r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": invalid expression type \"string\" for range query, must be Scalar or instant Vector"}"#
+        )
+    );
+    // Only GET and POST.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = agent
+        .delete(&host.url("/prometheus/api/v1/labels"))
+        .header("X-Scope-OrgID", "l")
+        .call()
+        .expect("DELETE");
+    assert_eq!(response.status().as_u16(), 405);
+}
