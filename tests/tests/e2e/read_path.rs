@@ -800,3 +800,52 @@ fn query_limits_from_the_querier_flags_and_the_timeout_parameter() {
         .expect("DELETE");
     assert_eq!(response.status().as_u16(), 405);
 }
+
+#[test]
+fn queries_page_through_more_series_than_one_ingester_reply_holds() {
+    let plugins = PluginDir::monolith();
+    let data = tempfile::tempdir().expect("temp dir");
+    // Pages of 100 series: 2,500 series take 25 pages.
+    let host = monolith(
+        &plugins,
+        data.path(),
+        &["-ingester.query-batch-series=100".to_string()],
+    );
+    let t = now_s_ms();
+    let names: Vec<String> = (0..2500).map(|i| format!("{i:05}")).collect();
+    let labels: Vec<[(&str, &str); 2]> = names
+        .iter()
+        .map(|n| [("__name__", "p"), ("n", n.as_str())])
+        .collect();
+    let samples = [(t, 1.0)];
+    let series: Vec<mimir_tests::client::TestSeries<'_>> =
+        labels.iter().map(|l| (&l[..], &samples[..])).collect();
+    push_ok(&host, Some("many"), &series);
+    let (status, body) = api(
+        &host,
+        Some("many"),
+        &format!("/api/v1/query?query=count(p)&time={}", secs(t)),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[{},"2500"]}}]}}}}"#,
+            secs(t)
+        )
+    );
+    // Every series once, in label order.
+    let (_, body) = api(
+        &host,
+        Some("many"),
+        &format!("/api/v1/query?query=p&time={}", secs(t)),
+    );
+    let order: Vec<&str> = body
+        .match_indices(r#""n":""#)
+        .map(|(i, _)| &body[i + 5..i + 10])
+        .collect();
+    assert_eq!(order.len(), 2500);
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
+    let (_, body) = api(&host, Some("many"), "/api/v1/series?match[]=p");
+    assert_eq!(body.matches(r#""__name__":"p""#).count(), 2500);
+}
