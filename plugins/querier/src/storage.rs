@@ -228,33 +228,35 @@ impl<S: PageSource> MergeIter<S> {
                 break;
             }
         }
-        let Some(smallest) = self
+        // The stream whose next series sorts first; then every other stream with the same series.
+        let Some(first) = self
             .streams
             .iter()
-            .filter_map(|s| s.buffer.front().map(|series| &series.labels))
-            .min()
-            .cloned()
+            .enumerate()
+            .filter_map(|(i, s)| s.buffer.front().map(|series| (i, &series.labels)))
+            .min_by(|a, b| a.1.cmp(b.1))
+            .map(|(i, _)| i)
         else {
             return Ok(None);
         };
-        let mut merged: Option<StoredSeries> = None;
-        for stream in &mut self.streams {
-            if stream
-                .buffer
-                .front()
-                .is_some_and(|series| series.labels == smallest)
-                && let Some(series) = stream.buffer.pop_front()
+        let Some(mut merged) = self.streams[first].buffer.pop_front() else {
+            return Ok(None);
+        };
+        for (index, stream) in self.streams.iter_mut().enumerate() {
+            if index == first
+                || stream
+                    .buffer
+                    .front()
+                    .is_none_or(|series| series.labels != merged.labels)
             {
-                merged = Some(match merged {
-                    None => series,
-                    Some(so_far) => StoredSeries {
-                        labels: so_far.labels,
-                        samples: merge_samples(so_far.samples, series.samples),
-                    },
-                });
+                continue;
+            }
+            if let Some(replica) = stream.buffer.pop_front() {
+                let samples = std::mem::take(&mut merged.samples);
+                merged.samples = merge_samples(samples, replica.samples);
             }
         }
-        Ok(merged)
+        Ok(Some(merged))
     }
 }
 
