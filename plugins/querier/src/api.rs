@@ -471,7 +471,7 @@ impl Reader {
 }
 
 /// Groups metadata by metric (sorted, as Go prints a map), deduplicated, within the limits
-/// (negative: none).
+/// (negative: none). Mimir writes this answer with Go's `encoding/json`.
 pub fn metadata_json(entries: Vec<MetricMetadata>, limit: i64, limit_per_metric: i64) -> String {
     let mut by_metric: BTreeMap<String, Vec<MetricMetadata>> = BTreeMap::new();
     for entry in entries {
@@ -490,7 +490,7 @@ pub fn metadata_json(entries: Vec<MetricMetadata>, limit: i64, limit_per_metric:
         if metrics > 1 {
             data.push(',');
         }
-        json::push_str(&mut data, &metric);
+        json::push_str_std(&mut data, &metric);
         data.push_str(":[");
         let mut seen: Vec<(&str, &str, &str)> = Vec::new();
         for entry in &entries {
@@ -510,11 +510,11 @@ pub fn metadata_json(entries: Vec<MetricMetadata>, limit: i64, limit_per_metric:
             }
             seen.push(key);
             data.push_str("{\"type\":");
-            json::push_str(&mut data, &entry.r#type);
+            json::push_str_std(&mut data, &entry.r#type);
             data.push_str(",\"help\":");
-            json::push_str(&mut data, &entry.help);
+            json::push_str_std(&mut data, &entry.help);
             data.push_str(",\"unit\":");
-            json::push_str(&mut data, &entry.unit);
+            json::push_str_std(&mut data, &entry.unit);
             data.push('}');
         }
         data.push(']');

@@ -1,7 +1,13 @@
 //! The Prometheus HTTP API's JSON, byte for byte: the envelope (`status`, `data`, `errorType`,
 //! `error`, `warnings`, `infos`, in that order, empty ones left out), timestamps as seconds with the
 //! milliseconds after the point, sample values as strings the way Prometheus' jsoniter encoder
-//! writes them, and strings escaped as Go's JSON encoder does (`<`, `>` and `&` as `\u003c`…).
+//! writes them, and strings escaped as Go's JSON encoders do (`<`, `>` and `&` as `\u003c`…).
+//!
+//! Prometheus mixes two encoders and this module follows it: vector and matrix samples go through
+//! its jsoniter codec (3-digit milliseconds; values in exponent form below 1e-6 and from 1e21),
+//! while label sets, scalars and strings use their own `MarshalJSON` with Go's `encoding/json`
+//! (timestamps as shortest floats, `2.5`; scalar values always in `'f'` form; `\b` and `\f`
+//! escaped by name).
 //!
 //! Written by hand rather than through serde so that key order and number formatting are exactly
 //! Prometheus' and a large result is built in one buffer.
@@ -10,11 +16,22 @@ use std::fmt::Write as _;
 
 use mimir_promql::engine::{Labels, QueryResult, Sample, Value};
 
-/// Appends `text` as a JSON string, escaped as Prometheus' encoder escapes it.
+/// Appends `text` as a JSON string, escaped as Prometheus' jsoniter encoder escapes it.
 pub fn push_str(out: &mut String, text: &str) {
+    push_escaped(out, text, false);
+}
+
+/// Appends `text` as a JSON string, escaped as Go's `encoding/json` escapes it (labels, strings).
+pub fn push_str_std(out: &mut String, text: &str) {
+    push_escaped(out, text, true);
+}
+
+fn push_escaped(out: &mut String, text: &str, std: bool) {
     out.push('"');
     for ch in text.chars() {
         match ch {
+            '\u{8}' if std => out.push_str("\\b"),
+            '\u{c}' if std => out.push_str("\\f"),
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
@@ -82,6 +99,23 @@ fn go_exponent(v: f64) -> String {
     }
 }
 
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)` (scalar results).
+pub fn format_f(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A timestamp as Go's `encoding/json` writes `float64(t) / 1000`: the shortest float (`2.5`).
+pub fn push_float_timestamp(out: &mut String, t_ms: i64) {
+    let seconds = t_ms as f64 / 1000.0;
+    let _ = write!(out, "{seconds}");
+}
+
 /// `[<seconds>,"<value>"]`.
 pub fn push_point(out: &mut String, t_ms: i64, v: f64) {
     out.push('[');
@@ -91,16 +125,16 @@ pub fn push_point(out: &mut String, t_ms: i64, v: f64) {
     out.push_str("\"]");
 }
 
-/// A label set as a JSON object, in label order.
+/// A label set as a JSON object, in label order (Go's `encoding/json` of its map).
 pub fn push_labels(out: &mut String, labels: &Labels) {
     out.push('{');
     for (i, (name, value)) in labels.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_str(out, name);
+        push_str_std(out, name);
         out.push(':');
-        push_str(out, value);
+        push_str_std(out, value);
     }
     out.push('}');
 }
@@ -134,12 +168,18 @@ pub fn push_query_data(out: &mut String, value: &Value) {
     out.push_str(value.type_name());
     out.push_str("\",\"result\":");
     match value {
-        Value::Scalar { t, v } => push_point(out, *t, *v),
+        Value::Scalar { t, v } => {
+            out.push('[');
+            push_float_timestamp(out, *t);
+            out.push_str(",\"");
+            out.push_str(&format_f(*v));
+            out.push_str("\"]");
+        }
         Value::String { t, s } => {
             out.push('[');
-            push_timestamp(out, *t);
+            push_float_timestamp(out, *t);
             out.push(',');
-            push_str(out, s);
+            push_str_std(out, s);
             out.push(']');
         }
         Value::Vector(samples) => {
@@ -164,8 +204,11 @@ pub fn push_query_data(out: &mut String, value: &Value) {
                 }
                 out.push_str("{\"metric\":");
                 push_labels(out, &one.labels);
-                out.push_str(",\"values\":");
-                push_samples(out, &one.samples);
+                // A series without float points has no `values` key at all.
+                if !one.samples.is_empty() {
+                    out.push_str(",\"values\":");
+                    push_samples(out, &one.samples);
+                }
                 out.push('}');
             }
             out.push(']');
@@ -277,8 +320,14 @@ mod tests {
     #[test]
     fn strings_are_escaped_as_go_escapes_them() {
         let mut out = String::new();
-        push_str(&mut out, "a\"b\\c\nd\te<f>&g\u{1}h\u{2028}é");
-        assert_eq!(out, r#""a\"b\\c\nd\te\u003cf\u003e\u0026g\u0001h\u2028é""#);
+        push_str(&mut out, "a\"b\\c\nd\te<f>&g\u{1}h\u{2028}é\u{8}");
+        assert_eq!(
+            out,
+            r#""a\"b\\c\nd\te\u003cf\u003e\u0026g\u0001h\u2028é\u0008""#
+        );
+        let mut out = String::new();
+        push_str_std(&mut out, "<\u{8}\u{c}\u{1}");
+        assert_eq!(out, r#""\u003c\b\f\u0001""#);
     }
 
     #[test]
@@ -358,6 +407,18 @@ mod tests {
             query_success(&scalar),
             r#"{"status":"success","data":{"resultType":"scalar","result":[1,"-Inf"]}}"#
         );
+        // Scalars: the time as a shortest float, the value always in 'f' form.
+        let scalar = QueryResult {
+            value: Value::Scalar {
+                t: 1_435_781_451_500,
+                v: 1e-7,
+            },
+            annotations: Annotations::default(),
+        };
+        assert_eq!(
+            query_success(&scalar),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[1435781451.5,"0.0000001"]}}"#
+        );
         let string = QueryResult {
             value: Value::String {
                 t: 2_500,
@@ -367,7 +428,22 @@ mod tests {
         };
         assert_eq!(
             query_success(&string),
-            r#"{"status":"success","data":{"resultType":"string","result":[2.500,"a\"b"]}}"#
+            r#"{"status":"success","data":{"resultType":"string","result":[2.5,"a\"b"]}}"#
+        );
+    }
+
+    #[test]
+    fn a_matrix_series_without_points_has_no_values() {
+        let result = QueryResult {
+            value: Value::Matrix(vec![Series {
+                labels: labels(&[("a", "<&>")]),
+                samples: vec![],
+            }]),
+            annotations: Annotations::default(),
+        };
+        assert_eq!(
+            query_success(&result),
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"\u003c\u0026\u003e"}}]}}"#
         );
     }
 
