@@ -718,9 +718,27 @@ fn promtool_gets_the_same_answers_from_mimir_host_as_from_prometheus() {
             "{query}: {ours}"
         );
     }
-    // The metadata endpoints agree too, for the series both have.
-    let (_, ours) = get(&format!("{mimir_url}/api/v1/label/job/values")).expect("label values");
-    assert_eq!(ours, r#"{"status":"success","data":["prometheus"]}"#);
+    // The raw JSON answers are the same bytes, for queries and for the metadata endpoints over a
+    // time range both hold.
+    let window = format!("start={start}&end={eval}");
+    for path in [
+        format!("/api/v1/query?query=up&time={eval}"),
+        format!("/api/v1/query?query=count%20by%20(job)%20(up)&time={eval}.123"),
+        format!("/api/v1/query?query=time()&time={eval}.5"),
+        format!("/api/v1/query?query=%22text%3C%3E%22&time={eval}"),
+        format!("/api/v1/query?query=up%5B5s%5D&time={eval}"),
+        format!("/api/v1/query_range?query=prometheus_build_info&{window}&step=2"),
+        format!("/api/v1/query_range?query=up%20*%200.1&{window}&step=1.5"),
+        format!("/api/v1/series?match[]=up&{window}"),
+        format!("/api/v1/labels?match[]=prometheus_build_info&{window}"),
+        format!("/api/v1/label/job/values?{window}"),
+        "/api/v1/query_range?query=up&start=10&end=5&step=1".to_string(),
+        "/api/v1/query?query=up%7B".to_string(),
+    ] {
+        let ours = get(&format!("{mimir_url}{path}")).expect("mimir-host");
+        let theirs = get(&format!("{prometheus_url}{path}")).expect("prometheus");
+        assert_eq!(ours, theirs, "{path}");
+    }
 }
 
 #[test]
