@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use mimir_ingester_client::{IngesterClient, IngesterConfig, WritePathConfig, write_path_sections};
 use mimir_plugin_sdk::http::{self, HttpRequest, HttpResponse};
 use mimir_plugin_sdk::{
-    CallMeta, Component, Context, Error, HttpRoute, PluginManifest, SharedSection,
+    CallMeta, Component, Context, Error, Gauge, HttpRoute, PluginManifest, SharedSection,
 };
 use mimir_promql::engine::EngineOptions;
 use mimir_validation::{ANONYMOUS_TENANT, AuthConfig, ORG_ID_HEADER, tenant_from_org_id};
@@ -54,6 +54,8 @@ pub struct Querier {
     client: IngesterClient,
     heartbeat_timeout: Duration,
     concurrency: Arc<Semaphore>,
+    /// Queries being evaluated or waiting for a slot.
+    queries: Gauge,
 }
 
 fn now_ms() -> i64 {
@@ -106,6 +108,13 @@ impl Querier {
     }
 
     async fn query(&self, tenant: String, kind: QueryKind) -> ApiResult {
+        self.queries.inc();
+        let result = self.query_in_slot(tenant, kind).await;
+        self.queries.dec();
+        result
+    }
+
+    async fn query_in_slot(&self, tenant: String, kind: QueryKind) -> ApiResult {
         let _permit = self
             .concurrency
             .acquire()
@@ -211,7 +220,24 @@ impl Component for Querier {
                 "-querier.timeout must be greater than 0",
             ));
         }
+        let queries: Gauge = Gauge::default();
+        let concurrent_max: Gauge = Gauge::default();
+        concurrent_max.set(i64::try_from(config.max_concurrent.max(1)).unwrap_or(i64::MAX));
+        {
+            let mut registry = context.registry();
+            registry.register(
+                "cortex_prometheus_engine_queries",
+                "The current number of queries being executed or waiting",
+                queries.clone(),
+            );
+            registry.register(
+                "cortex_prometheus_engine_queries_concurrent_max",
+                "The max number of concurrent queries",
+                concurrent_max,
+            );
+        }
         Ok(Querier {
+            queries,
             heartbeat_timeout: ingester.heartbeat_timeout()?,
             concurrency: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             config,

@@ -748,7 +748,10 @@ fn query_limits_from_the_querier_flags_and_the_timeout_parameter() {
     let host = monolith(
         &plugins,
         data.path(),
-        &["-querier.max-samples=5".to_string()],
+        &[
+            "-querier.max-samples=5".to_string(),
+            "-querier.max-concurrent=3".to_string(),
+        ],
     );
     let t = now_s_ms();
     let samples: Vec<(i64, f64)> = (0..10).map(|i| (t - 10_000 + i * 1000, i as f64)).collect();
@@ -806,6 +809,14 @@ fn query_limits_from_the_querier_flags_and_the_timeout_parameter() {
             r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": invalid expression type \"string\" for range query, must be Scalar or instant Vector"}"#
         )
     );
+    // The engine's gauges, as Mimir names them.
+    let (_, metrics) = get(&host.url("/metrics")).expect("metrics");
+    for line in [
+        "cortex_prometheus_engine_queries_concurrent_max 3\n",
+        "cortex_prometheus_engine_queries 0\n",
+    ] {
+        assert!(metrics.contains(line), "{line}{metrics}");
+    }
     // Only GET and POST.
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
