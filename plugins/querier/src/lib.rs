@@ -58,6 +58,22 @@ pub struct Querier {
     queries: Gauge,
 }
 
+/// Counts a query in the gauge while it lives, also when the caller goes away mid-query.
+struct InFlight<'a>(&'a Gauge);
+
+impl<'a> InFlight<'a> {
+    fn new(gauge: &'a Gauge) -> InFlight<'a> {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -108,10 +124,8 @@ impl Querier {
     }
 
     async fn query(&self, tenant: String, kind: QueryKind) -> ApiResult {
-        self.queries.inc();
-        let result = self.query_in_slot(tenant, kind).await;
-        self.queries.dec();
-        result
+        let _in_flight = InFlight::new(&self.queries);
+        self.query_in_slot(tenant, kind).await
     }
 
     async fn query_in_slot(&self, tenant: String, kind: QueryKind) -> ApiResult {
