@@ -389,6 +389,7 @@ mod tests {
                         v: f64::NAN,
                     },
                 ],
+                start_ts: Vec::new(),
             }]),
             annotations: Annotations::default(),
         };
@@ -438,6 +439,7 @@ mod tests {
             value: Value::Matrix(vec![Series {
                 labels: labels(&[("a", "<&>")]),
                 samples: vec![],
+                start_ts: Vec::new(),
             }]),
             annotations: Annotations::default(),
         };

@@ -87,6 +87,8 @@ pub fn engine_series(series: WireSeries) -> StoredSeries {
                 v: s.value,
             })
             .collect(),
+        // Ingesters keep no start timestamps.
+        start_ts: Vec::new(),
     }
 }
 
@@ -254,6 +256,8 @@ impl<S: PageSource> MergeIter<S> {
             if let Some(replica) = stream.buffer.pop_front() {
                 let samples = std::mem::take(&mut merged.samples);
                 merged.samples = merge_samples(samples, replica.samples);
+                // Start timestamps no longer line up with the merged samples (ingesters keep none).
+                merged.start_ts.clear();
             }
         }
         Ok(Some(merged))
@@ -390,6 +394,7 @@ mod tests {
                 .iter()
                 .map(|(t, v)| Sample { t: *t, v: *v })
                 .collect(),
+            start_ts: Vec::new(),
         }
     }
 
