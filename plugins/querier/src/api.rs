@@ -530,6 +530,8 @@ pub struct QueryRun {
     pub tenant: String,
     pub read_set: ReadSet,
     pub options: EngineOptions,
+    /// When the request arrived: time spent waiting for a slot counts against the timeout.
+    pub arrived: std::time::Instant,
 }
 
 /// The engine timeout for a query: the configured one, shortened by the `timeout` parameter.
@@ -557,7 +559,8 @@ impl QueryRun {
             QueryKind::Range(q) => q.timeout,
         };
         let mut options = self.options;
-        options.timeout = effective_timeout(options.timeout, timeout);
+        options.timeout =
+            effective_timeout(options.timeout, timeout).saturating_sub(self.arrived.elapsed());
         let storage = IngesterStorage {
             handle: self.handle,
             client: self.client,

@@ -125,10 +125,7 @@ impl Querier {
 
     async fn query(&self, tenant: String, kind: QueryKind) -> ApiResult {
         let _in_flight = InFlight::new(&self.queries);
-        self.query_in_slot(tenant, kind).await
-    }
-
-    async fn query_in_slot(&self, tenant: String, kind: QueryKind) -> ApiResult {
+        let arrived = std::time::Instant::now();
         let _permit = self
             .concurrency
             .acquire()
@@ -141,6 +138,7 @@ impl Querier {
             tenant,
             read_set: self.read_set().await?,
             options: self.engine_options(),
+            arrived,
         };
         let evaluation = mimir_plugin_sdk::runtime().spawn_blocking(move || run.run(&kind));
         match evaluation.await {
