@@ -510,7 +510,7 @@ fn replicas_on_three_ingesters_are_read_once_and_one_ingester_down_is_tolerated(
     assert_eq!(body, r#"{"status":"success","data":["1","2"]}"#);
 
     // One ingester down: its replicas answer for it. The second sample reaches only two.
-    ingesters[2].kill9();
+    ingesters[0].kill9();
     let (status, body) = push(
         &front.url(""),
         Some("ha"),
@@ -519,26 +519,58 @@ fn replicas_on_three_ingesters_are_read_once_and_one_ingester_down_is_tolerated(
     assert_eq!(status, 200, "{body}");
     let (status, body) = api(&front, Some("ha"), "/api/v1/series?match[]=r");
     assert_eq!((status, body.as_str()), (200, expected_series));
-    let (status, body) = api(
-        &front,
-        Some("ha"),
-        &format!(
-            "/api/v1/query_range?query=r&start={}&end={}&step=1",
-            secs(t - 1000),
-            secs(t)
-        ),
+    let range = format!(
+        "/api/v1/query_range?query=r&start={}&end={}&step=1",
+        secs(t - 1000),
+        secs(t)
     );
-    assert_eq!(status, 200, "{body}");
     let (t1, t2) = (secs(t - 1000), secs(t));
-    assert_eq!(
-        body,
-        format!(
-            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"__name__":"r","i":"1"}},"values":[[{t1},"1"],[{t2},"10"]]}},{{"metric":{{"__name__":"r","i":"2"}},"values":[[{t1},"2"],[{t2},"2"]]}}]}}}}"#
-        )
+    let merged = format!(
+        r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"__name__":"r","i":"1"}},"values":[[{t1},"1"],[{t2},"10"]]}},{{"metric":{{"__name__":"r","i":"2"}},"values":[[{t1},"2"],[{t2},"2"]]}}]}}}}"#
     );
+    let (status, body) = api(&front, Some("ha"), &range);
+    assert_eq!((status, body.as_str()), (200, merged.as_str()));
+
+    // Ingester-0 comes back from its WAL without the second sample, and ingester-1 goes down: the
+    // replicas read now differ (ingester-0, read first, lacks the sample ingester-2 has) and the
+    // answer is their union.
+    ingesters[1].kill9();
+    let restarted = HostProcess::start(&[
+        ingester_plugins.flag(),
+        "-target=ingester".to_string(),
+        "-instance-id=ingester-0".to_string(),
+        format!("-ingester.data-dir={}", dirs[0].path().display()),
+        format!("-bus.peers=kv={kv}"),
+    ]);
+    ingesters[0] = restarted;
+    ingesters[0].wait_ready(READY);
+    let first = query_ingester(
+        &ingesters[0].grpc_address(),
+        "ha",
+        vec![eq("__name__", "r"), eq("i", "1")],
+        0,
+        i64::MAX,
+    )
+    .expect("query ingester-0");
+    let kept: Vec<i64> = first[0].samples.iter().map(|s| s.timestamp_ms).collect();
+    assert_eq!(kept, vec![t - 1000], "ingester-0 missed the second push");
+    let deadline = Instant::now() + READY;
+    let body = loop {
+        let (status, body) = api(&front, Some("ha"), &range);
+        if status == 200 {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ingester-0 never rejoined: {status} {body}\n{}",
+            front.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(body, merged);
 
     // Two down of three: no quorum, an error rather than a partial answer.
-    ingesters[1].kill9();
+    ingesters[2].kill9();
     let (status, body) = api(&front, Some("ha"), "/api/v1/series?match[]=r");
     assert!(status >= 500, "{status} {body}");
     assert!(
