@@ -12,6 +12,7 @@ use mimir_promql::engine::{Engine, EngineOptions, Labels, QueryError, QueryResul
 use mimir_proto::ingester::{
     LabelNamesRequest, LabelValuesRequest, MetadataRequest, MetricMetadata, SeriesRequest,
 };
+use mimir_validation::NameValidationScheme;
 
 use crate::json;
 use crate::params::{
@@ -270,15 +271,25 @@ pub struct MetadataQuery {
     pub limit: usize,
 }
 
-/// `limit`, `start`, `end` (Prometheus' earliest and latest times by default), `match[]`.
+/// `limit`, `start`, `end` (Prometheus' earliest and latest times by default), `match[]` of
+/// `/api/v1/labels` and `/api/v1/label/<name>/values` (a bad `match[]` is reported bare there).
 pub fn parse_metadata_query(form: &Form) -> Result<MetadataQuery, ApiError> {
+    parse_metadata_params(form, false)
+}
+
+fn parse_metadata_params(form: &Form, name_match_param: bool) -> Result<MetadataQuery, ApiError> {
     let limit = limit_param(form)?;
     let start_ms = parse_time_param(form, "start", MIN_TIME_MS)
         .map_err(|e| ApiError::invalid_param("start", e))?;
     let end_ms = parse_time_param(form, "end", MAX_TIME_MS)
         .map_err(|e| ApiError::invalid_param("end", e))?;
-    let match_sets = parse_match_sets(&form.all("match[]"))
-        .map_err(|e| ApiError::invalid_param("match[]", e))?;
+    let match_sets = parse_match_sets(&form.all("match[]")).map_err(|e| {
+        if name_match_param {
+            ApiError::invalid_param("match[]", e)
+        } else {
+            ApiError::bad_data(e)
+        }
+    })?;
     Ok(MetadataQuery {
         start_ms,
         end_ms,
@@ -292,15 +303,16 @@ pub fn parse_series(form: &Form) -> Result<MetadataQuery, ApiError> {
     if form.all("match[]").is_empty() {
         return Err(ApiError::bad_data("no match[] parameter provided"));
     }
-    parse_metadata_query(form)
+    parse_metadata_params(form, true)
 }
 
-/// The label name of `/api/v1/label/<name>/values` (`rest` is what follows `/label/`).
-pub fn label_name_from_path(rest: &str) -> Result<String, ApiError> {
+/// The label name of `/api/v1/label/<name>/values` (`rest` is what follows `/label/`), valid
+/// under the tenant's `-validation.name-validation-scheme`.
+pub fn label_name_from_path(rest: &str, scheme: NameValidationScheme) -> Result<String, ApiError> {
     let segment = rest.strip_suffix("/values").unwrap_or(rest);
     let decoded = decode_path_segment(segment);
     match unescape_label_name(&decoded) {
-        Some(name) if !name.is_empty() => Ok(name),
+        Some(name) if scheme.is_valid_label_name(name.as_bytes()) => Ok(name),
         _ => Err(ApiError::bad_data(format!(
             "invalid label name: {}",
             go_quote(&decoded)
@@ -719,20 +731,39 @@ mod tests {
         let q = parse_metadata_query(&form(&[])).unwrap();
         assert!(q.match_sets.is_empty());
         assert_eq!(
-            label_name_from_path("job/values").unwrap(),
+            label_name_from_path("job/values", NameValidationScheme::Legacy).unwrap(),
             "job".to_string()
         );
         assert_eq!(
-            label_name_from_path("U__a_2e_b/values").unwrap(),
+            label_name_from_path("U__a_2e_b/values", NameValidationScheme::Utf8).unwrap(),
             "a.b".to_string()
         );
         assert_eq!(
-            error_body(label_name_from_path("/values")),
+            error_body(label_name_from_path("/values", NameValidationScheme::Utf8)),
             (
                 400,
                 r#"{"status":"error","errorType":"bad_data","error":"invalid label name: \"\""}"#
                     .to_string()
             )
+        );
+        assert_eq!(
+            error_body(label_name_from_path("a-b/values", NameValidationScheme::Legacy)),
+            (
+                400,
+                r#"{"status":"error","errorType":"bad_data","error":"invalid label name: \"a-b\""}"#
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            label_name_from_path("a-b/values", NameValidationScheme::Utf8).unwrap(),
+            "a-b".to_string()
+        );
+        // A bad `match[]` is bare for labels, a parameter error for series.
+        assert_eq!(
+            parse_metadata_query(&form(&[("match[]", "{a=\"\"}")]))
+                .unwrap_err()
+                .message,
+            "match[] must contain at least one non-empty matcher"
         );
     }
 

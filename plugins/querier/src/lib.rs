@@ -16,13 +16,17 @@ mod storage;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use mimir_ingester_client::{IngesterClient, IngesterConfig, WritePathConfig, write_path_sections};
+use mimir_ingester_client::{
+    IngesterClient, IngesterConfig, WritePathConfig, reload_overrides, write_path_sections,
+};
 use mimir_plugin_sdk::http::{self, HttpRequest, HttpResponse};
 use mimir_plugin_sdk::{
     CallMeta, Component, Context, Error, Gauge, HttpRoute, PluginManifest, SharedSection,
 };
 use mimir_promql::engine::EngineOptions;
-use mimir_validation::{ANONYMOUS_TENANT, AuthConfig, ORG_ID_HEADER, tenant_from_org_id};
+use mimir_validation::{
+    ANONYMOUS_TENANT, AuthConfig, ORG_ID_HEADER, Overrides, tenant_from_org_id,
+};
 use tokio::sync::Semaphore;
 
 use crate::api::{ApiError, ApiResult, QueryKind, QueryRun, Reader};
@@ -50,6 +54,8 @@ pub struct Querier {
     config: QuerierConfig,
     ingester: IngesterConfig,
     auth: AuthConfig,
+    /// Per-tenant limits (the name validation scheme of label names in paths).
+    overrides: Arc<Overrides>,
     ring: RingWatcher,
     client: IngesterClient,
     heartbeat_timeout: Duration,
@@ -183,7 +189,8 @@ impl Querier {
                 Some(rest)
                     if rest.ends_with("/values") && !rest[..rest.len() - 7].contains('/') =>
                 {
-                    let name = api::label_name_from_path(rest)?;
+                    let scheme = self.overrides.for_tenant(&tenant).name_validation_scheme;
+                    let name = api::label_name_from_path(rest, scheme)?;
                     let query = api::parse_metadata_query(form)?;
                     self.reader(tenant).await?.label_values(&name, &query).await
                 }
@@ -226,7 +233,11 @@ impl Component for Querier {
     }
 
     fn new(context: Context, config: QuerierConfig) -> Result<Querier, Error> {
-        let WritePathConfig { ingester, auth, .. } = WritePathConfig::read(&context)?;
+        let WritePathConfig {
+            ingester,
+            auth,
+            overrides,
+        } = WritePathConfig::read(&context)?;
         if config.timeout.is_zero() {
             return Err(Error::bad_request(
                 "-querier.timeout must be greater than 0",
@@ -255,6 +266,7 @@ impl Component for Querier {
             config,
             ingester,
             auth,
+            overrides,
             ring: RingWatcher::new(context.kv()),
             client: IngesterClient::new(context.bus().clone()),
         })
@@ -262,14 +274,19 @@ impl Component for Querier {
 
     async fn run(&self) -> Result<(), Error> {
         let period = self.config.ring_refresh_period.as_duration();
-        self.ring
-            .watch(if period.is_zero() {
-                Duration::from_secs(1)
-            } else {
-                period
-            })
-            .await;
-        Ok(())
+        let watch = self.ring.watch(if period.is_zero() {
+            Duration::from_secs(1)
+        } else {
+            period
+        });
+        tokio::pin!(watch);
+        let mut reloads = tokio::time::interval(self.overrides.reload_period());
+        loop {
+            tokio::select! {
+                () = &mut watch => {}
+                _ = reloads.tick() => reload_overrides(&self.overrides).await,
+            }
+        }
     }
 
     async fn http(&self, request: HttpRequest, _meta: CallMeta) -> HttpResponse {

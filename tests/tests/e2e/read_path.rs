@@ -255,6 +255,21 @@ fn bad_parameters_are_refused_with_prometheus_errors() {
         r#"invalid parameter \"limit\": limit must be non-negative"#,
     );
     bad("/api/v1/metadata?limit=x", "limit must be a number");
+    // Label names in paths follow -validation.name-validation-scheme (legacy by default).
+    bad("/api/v1/label/a-b/values", r#"invalid label name: \"a-b\""#);
+    bad(
+        "/api/v1/label/U__a_2d_b/values",
+        r#"invalid label name: \"U__a_2d_b\""#,
+    );
+    // A selector matching everything: bare for labels, a parameter error for series.
+    bad(
+        "/api/v1/labels?match[]=%7Bjob%3D%22%22%7D",
+        "match[] must contain at least one non-empty matcher",
+    );
+    bad(
+        "/api/v1/label/job/values?match[]=%7Bjob%3D%22%22%7D",
+        "match[] must contain at least one non-empty matcher",
+    );
     bad(
         "/api/v1/format_query?query=sum(up%7B)",
         r#"invalid parameter \"query\": 1:8: parse error: unexpected character inside braces: ')'"#,
@@ -326,19 +341,30 @@ fn without_multitenancy_everything_is_tenant_anonymous() {
     let host = monolith(
         &plugins,
         data.path(),
-        &["-auth.multitenancy-enabled=false".to_string()],
+        &[
+            "-auth.multitenancy-enabled=false".to_string(),
+            "-validation.name-validation-scheme=utf8".to_string(),
+        ],
     );
     let t = now_s_ms();
     push_ok(
         &host,
         None,
-        &[(&[("__name__", "m"), ("x", "1")], &[(t, 1.0)])],
+        &[(&[("__name__", "m"), ("x", "1"), ("a.b", "2")], &[(t, 1.0)])],
     );
     let (_, body) = api(&host, None, "/api/v1/series?match[]=m");
     assert_eq!(
         body,
-        r#"{"status":"success","data":[{"__name__":"m","x":"1"}]}"#
+        r#"{"status":"success","data":[{"__name__":"m","a.b":"2","x":"1"}]}"#
     );
+    // UTF-8 label names, plain or escaped in the path.
+    for path in ["/api/v1/label/a.b/values", "/api/v1/label/U__a_2e_b/values"] {
+        assert_eq!(
+            api(&host, None, path),
+            (200, r#"{"status":"success","data":["2"]}"#.to_string()),
+            "{path}"
+        );
+    }
 }
 
 #[test]
