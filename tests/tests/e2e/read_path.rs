@@ -785,6 +785,14 @@ fn promtool_gets_the_same_answers_from_mimir_host_as_from_prometheus() {
         format!("/api/v1/query?query=time()&time={eval}.5"),
         format!("/api/v1/query?query=%22text%3C%3E%22&time={eval}"),
         format!("/api/v1/query?query=up%5B5s%5D&time={eval}"),
+        // Label values with characters Go's JSON encoder escapes.
+        format!(
+            "/api/v1/query?query=label_replace(up,%22x%22,%22%3Ca%26b%3E%22,%22%22,%22%22)&time={eval}"
+        ),
+        format!(
+            "/api/v1/query?query=sum%20by%20(code)%20(rate(prometheus_http_requests_total%5B5s%5D))&time={eval}"
+        ),
+        format!("/api/v1/query?query=vector(1e-7)%20*%20up&time={eval}"),
         format!("/api/v1/query_range?query=prometheus_build_info&{window}&step=2"),
         format!("/api/v1/query_range?query=up%20*%200.1&{window}&step=1.5"),
         format!("/api/v1/series?match[]=up&{window}"),
