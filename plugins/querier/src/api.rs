@@ -830,6 +830,7 @@ mod tests {
             labels: Labels::new(vec![("a".to_string(), v.to_string())]),
             t: 0,
             v,
+            h: None,
         };
         let mut result = QueryResult {
             value: Value::Vector(vec![sample(1.0), sample(2.0), sample(3.0)]),

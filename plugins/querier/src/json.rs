@@ -14,7 +14,8 @@
 
 use std::fmt::Write as _;
 
-use mimir_promql::engine::{Labels, QueryResult, Sample, Value};
+use mimir_promql::engine::histogram::{FloatHistogram, json::histogram_json};
+use mimir_promql::engine::{HistogramSample, Labels, QueryResult, Sample, Value};
 
 /// Appends `text` as a JSON string, escaped as Prometheus' jsoniter encoder escapes it.
 pub fn push_str(out: &mut String, text: &str) {
@@ -151,6 +152,26 @@ pub fn push_strings<S: AsRef<str>>(out: &mut String, items: &[S]) {
     out.push(']');
 }
 
+/// `[<seconds>,{<histogram>}]` (Prometheus' `MarshalHistogram`).
+fn push_histogram_point(out: &mut String, t_ms: i64, h: &FloatHistogram) {
+    out.push('[');
+    push_timestamp(out, t_ms);
+    out.push(',');
+    out.push_str(&histogram_json(h));
+    out.push(']');
+}
+
+fn push_histograms(out: &mut String, histograms: &[HistogramSample]) {
+    out.push('[');
+    for (i, sample) in histograms.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_histogram_point(out, sample.t, &sample.h);
+    }
+    out.push(']');
+}
+
 fn push_samples(out: &mut String, samples: &[Sample]) {
     out.push('[');
     for (i, sample) in samples.iter().enumerate() {
@@ -190,8 +211,16 @@ pub fn push_query_data(out: &mut String, value: &Value) {
                 }
                 out.push_str("{\"metric\":");
                 push_labels(out, &sample.labels);
-                out.push_str(",\"value\":");
-                push_point(out, sample.t, sample.v);
+                match &sample.h {
+                    Some(h) => {
+                        out.push_str(",\"histogram\":");
+                        push_histogram_point(out, sample.t, h);
+                    }
+                    None => {
+                        out.push_str(",\"value\":");
+                        push_point(out, sample.t, sample.v);
+                    }
+                }
                 out.push('}');
             }
             out.push(']');
@@ -204,10 +233,14 @@ pub fn push_query_data(out: &mut String, value: &Value) {
                 }
                 out.push_str("{\"metric\":");
                 push_labels(out, &one.labels);
-                // A series without float points has no `values` key at all.
+                // Keys only for the kinds of points the series has.
                 if !one.samples.is_empty() {
                     out.push_str(",\"values\":");
                     push_samples(out, &one.samples);
+                }
+                if !one.histograms.is_empty() {
+                    out.push_str(",\"histograms\":");
+                    push_histograms(out, &one.histograms);
                 }
                 out.push('}');
             }
@@ -342,11 +375,13 @@ mod tests {
                     ]),
                     t: 1_435_781_451_781,
                     v: 1.0,
+                    h: None,
                 },
                 VectorSample {
                     labels: labels(&[("job", "node")]),
                     t: 1_435_781_451_781,
                     v: 0.0,
+                    h: None,
                 },
             ]),
             annotations: Annotations::default(),
@@ -390,6 +425,7 @@ mod tests {
                     },
                 ],
                 start_ts: Vec::new(),
+                histograms: Vec::new(),
             }]),
             annotations: Annotations::default(),
         };
@@ -440,12 +476,54 @@ mod tests {
                 labels: labels(&[("a", "<&>")]),
                 samples: vec![],
                 start_ts: Vec::new(),
+                histograms: Vec::new(),
             }]),
             annotations: Annotations::default(),
         };
         assert_eq!(
             query_success(&result),
             r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"\u003c\u0026\u003e"}}]}}"#
+        );
+    }
+
+    #[test]
+    fn native_histograms_are_histogram_points() {
+        let h = std::sync::Arc::new(
+            mimir_promql::engine::histogram::literal::parse_histogram_literal(
+                "{{schema:0 count:3 sum:5 buckets:[1 2]}}",
+            )
+            .unwrap(),
+        );
+        let histogram = r#"{"count":"3","sum":"5","buckets":[[0,"0.5","1","1"],[0,"1","2","2"]]}"#;
+        let vector = QueryResult {
+            value: Value::Vector(vec![VectorSample {
+                labels: labels(&[("__name__", "h")]),
+                t: 1_500,
+                v: 0.0,
+                h: Some(h.clone()),
+            }]),
+            annotations: Annotations::default(),
+        };
+        assert_eq!(
+            query_success(&vector),
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{"__name__":"h"}},"histogram":[1.500,{histogram}]}}]}}}}"#
+            )
+        );
+        let matrix = QueryResult {
+            value: Value::Matrix(vec![Series {
+                labels: labels(&[("__name__", "h")]),
+                samples: vec![Sample { t: 0, v: 1.0 }],
+                start_ts: Vec::new(),
+                histograms: vec![HistogramSample { t: 1_000, h, st: 0 }],
+            }]),
+            annotations: Annotations::default(),
+        };
+        assert_eq!(
+            query_success(&matrix),
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"__name__":"h"}},"values":[[0,"1"]],"histograms":[[1,{histogram}]]}}]}}}}"#
+            )
         );
     }
 

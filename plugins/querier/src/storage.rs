@@ -87,8 +87,9 @@ pub fn engine_series(series: WireSeries) -> StoredSeries {
                 v: s.value,
             })
             .collect(),
-        // Ingesters keep no start timestamps.
+        // Ingesters keep no start timestamps and no native histograms.
         start_ts: Vec::new(),
+        histograms: Vec::new(),
     }
 }
 
@@ -395,6 +396,7 @@ mod tests {
                 .map(|(t, v)| Sample { t: *t, v: *v })
                 .collect(),
             start_ts: Vec::new(),
+            histograms: Vec::new(),
         }
     }
 
