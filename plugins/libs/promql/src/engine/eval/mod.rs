@@ -115,6 +115,16 @@ pub(crate) struct RangeOperand<'a> {
     pub windows: Vec<(i64, i64)>,
 }
 
+impl RangeOperand<'_> {
+    /// No series (a query without steps).
+    fn empty(windows: Vec<(i64, i64)>) -> Self {
+        RangeOperand {
+            series: Box::new(std::iter::empty()),
+            windows,
+        }
+    }
+}
+
 /// State shared by all operators of one query.
 pub(crate) struct Ctx<'a> {
     pub options: &'a EngineOptions,

@@ -123,6 +123,14 @@ fn windows(
         .collect()
 }
 
+/// The earliest window start and the latest window end; `None` without steps.
+fn span_of(windows: &[(i64, i64)]) -> Option<(i64, i64)> {
+    Some((
+        windows.iter().map(|w| w.0).min()?,
+        windows.iter().map(|w| w.1).max()?,
+    ))
+}
+
 /// Counts the samples of every step's window against the query's sample limit.
 fn hold_windows(
     ctx: &Ctx<'_>,
@@ -147,14 +155,8 @@ pub(crate) fn matrix<'a>(
     let offset = sel.offset.as_ref().map_or(0, |d| ctx.duration_ms(d));
     let range = ctx.duration_ms(&m.range);
     let windows = windows(ctx, grid, sel.at, offset, range);
-    let (Some(min), Some(max)) = (
-        windows.iter().map(|w| w.0).min(),
-        windows.iter().map(|w| w.1).max(),
-    ) else {
-        return Ok(RangeOperand {
-            series: Box::new(std::iter::empty()),
-            windows,
-        });
+    let Some((min, max)) = span_of(&windows) else {
+        return Ok(RangeOperand::empty(windows));
     };
     let stored = ctx
         .storage
@@ -219,14 +221,8 @@ pub(crate) fn subquery<'a>(
         .filter(|s| *s > 0)
         .unwrap_or(ctx.options.default_subquery_step_ms);
     let windows = windows(ctx, grid, sq.at, offset, range);
-    let (Some(min), Some(max)) = (
-        windows.iter().map(|w| w.0).min(),
-        windows.iter().map(|w| w.1).max(),
-    ) else {
-        return Ok(RangeOperand {
-            series: Box::new(std::iter::empty()),
-            windows,
-        });
+    let Some((min, max)) = span_of(&windows) else {
+        return Ok(RangeOperand::empty(windows));
     };
     // Go's integer division truncates towards zero; so does Rust's.
     let mut start = step.saturating_mul(min / step);
