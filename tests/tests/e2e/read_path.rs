@@ -944,3 +944,53 @@ fn queries_page_through_more_series_than_one_ingester_reply_holds() {
     let (_, body) = api(&host, Some("many"), "/api/v1/series?match[]=p");
     assert_eq!(body.matches(r#""__name__":"p""#).count(), 2500);
 }
+
+#[test]
+fn read_write_mode_the_read_process_queries_the_write_process() {
+    let plugins = PluginDir::monolith();
+    let data = tempfile::tempdir().expect("temp dir");
+    let (http_w, grpc_w) = (free_port(), free_port());
+    let mut write = HostProcess::start_on(
+        &[
+            plugins.flag(),
+            "-target=write".to_string(),
+            "-instance-id=write-0".to_string(),
+            format!("-ingester.data-dir={}", data.path().display()),
+        ],
+        http_w,
+        grpc_w,
+    );
+    write.wait_ready(READY);
+    // The ring lives in the write process' KV; the read process reaches it over gRPC.
+    let mut read = HostProcess::start(&[
+        plugins.flag(),
+        "-target=read".to_string(),
+        "-instance-id=read-0".to_string(),
+        format!("-bus.peers=kv=127.0.0.1:{grpc_w}"),
+    ]);
+    read.wait_ready(READY);
+    let (_, services) = get(&read.url("/services")).expect("services");
+    assert_eq!(services, "querier: Running\n");
+    let t = now_s_ms();
+    push_ok(
+        &write,
+        Some("rw"),
+        &[(&[("__name__", "m"), ("mode", "read-write")], &[(t, 42.0)])],
+    );
+    let (status, body) = api(
+        &read,
+        Some("rw"),
+        &format!("/api/v1/query?query=m&time={}", secs(t)),
+    );
+    assert_eq!(status, 200, "{body}\n{}", read.logs());
+    assert_eq!(
+        body,
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{"__name__":"m","mode":"read-write"}},"value":[{},"42"]}}]}}}}"#,
+            secs(t)
+        )
+    );
+    // The write process serves no query API.
+    let (status, _) = api(&write, Some("rw"), "/api/v1/labels");
+    assert_eq!(status, 404);
+}
