@@ -158,6 +158,13 @@ for key in keys:
     series = {s: data[s][key]["series"] for s in systems if key in data[s]}
     if len(set(series.values())) > 1:
         notes.append(f"{key[1]} {key[0]}: series returned differ: {series}")
+    # mimir-host evaluates PromQL as Prometheus does, so their answers should agree (VictoriaMetrics'
+    # MetricsQL extrapolates rate() differently).
+    m, p = data.get("mimir-host", {}).get(key), data.get("prometheus", {}).get(key)
+    if m and p and m.get("value_sum") is not None and p.get("value_sum") is not None:
+        a, b = m["value_sum"], p["value_sum"]
+        if m["samples"] != p["samples"] or abs(a - b) > 1e-6 * max(abs(a), abs(b), 1.0):
+            notes.append(f"{key[1]} {key[0]}: answers differ: mimir-host {m['samples']} samples summing to {a}, prometheus {p['samples']} summing to {b}")
     line = f"{key[0]:{width}} {key[1]:7} " + " ".join(cells)
     others = [v for s, v in medians.items() if s != "mimir-host"]
     if "mimir-host" in medians and others:

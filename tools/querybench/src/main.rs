@@ -3,7 +3,8 @@
 //! VictoriaMetrics), each as an instant query at `-end` and as a range query over `-start`..`-end`
 //! with `-step`. Each query is sent once to warm up, then `-runs` times one after the other; a run
 //! counts as an error unless the answer is 200 with `"status":"success"`. Prints one JSON object
-//! with each query's median, min and max latency, its errors and how many series it returned.
+//! with each query's median, min and max latency, its errors, and how many series and samples it
+//! returned with the sum of their values (to compare systems' answers).
 //!
 //! ```text
 //! mimir-querybench -url=http://127.0.0.1:8080/prometheus -start=1700000000000 -end=1700000585000
@@ -87,13 +88,66 @@ fn seconds(ms: i64) -> String {
     format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }
 
-/// One query's outcome: Ok(number of series in the result) or the error.
+/// What a successful answer held.
+#[derive(Clone, Copy)]
+struct Answer {
+    /// Series in the result (1 for a scalar or string).
+    series: usize,
+    /// Samples (points) in the result.
+    samples: usize,
+    /// The sum of every finite sample value: a cheap fingerprint to compare systems' answers.
+    sum: f64,
+}
+
+/// The value of a `[time, "value"]` pair, if it is a finite number.
+fn sample_value(pair: &Value) -> Option<f64> {
+    pair.get(1)?
+        .as_str()?
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+fn summarize(result: &Value) -> Answer {
+    let mut answer = Answer {
+        series: 1,
+        samples: 0,
+        sum: 0.0,
+    };
+    let mut add = |pair: &Value| {
+        answer.samples += 1;
+        answer.sum += sample_value(pair).unwrap_or(0.0);
+    };
+    match result {
+        Value::Array(items) if items.first().is_some_and(|i| i.is_object()) || items.is_empty() => {
+            for item in items {
+                if let Some(pair) = item.get("value") {
+                    add(pair);
+                }
+                for pair in item
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    add(pair);
+                }
+            }
+            answer.series = items.len();
+        }
+        // A scalar or string: [time, "value"].
+        pair => add(pair),
+    }
+    answer
+}
+
+/// One query's outcome: what the answer held, or the error.
 fn run_once(
     agent: &ureq::Agent,
     options: &Options,
     kind: Kind,
     query: &str,
-) -> Result<usize, String> {
+) -> Result<Answer, String> {
     let (path, params) = match kind {
         Kind::Instant => (
             "/api/v1/query",
@@ -138,11 +192,7 @@ fn run_once(
             String::from_utf8_lossy(&body[..body.len().min(300)])
         ));
     }
-    Ok(match &parsed["data"]["result"] {
-        Value::Array(result) => result.len(),
-        // Scalar and string results.
-        _ => 1,
-    })
+    Ok(summarize(&parsed["data"]["result"]))
 }
 
 #[derive(Clone, Copy)]
@@ -155,14 +205,14 @@ enum Kind {
 struct Tally {
     errors: usize,
     first_error: String,
-    /// Series in the last successful answer.
-    series: Option<usize>,
+    /// The last successful answer.
+    answer: Option<Answer>,
 }
 
 impl Tally {
-    fn note(&mut self, outcome: Result<usize, String>) {
+    fn note(&mut self, outcome: Result<Answer, String>) {
         match outcome {
-            Ok(n) => self.series = Some(n),
+            Ok(answer) => self.answer = Some(answer),
             Err(error) => {
                 self.errors += 1;
                 if self.first_error.is_empty() {
@@ -222,7 +272,9 @@ fn main() {
                 "runs": options.runs,
                 "errors": tally.errors - warmup_errors,
                 "warmup_errors": warmup_errors,
-                "series": tally.series,
+                "series": tally.answer.map(|a| a.series),
+                "samples": tally.answer.map(|a| a.samples),
+                "value_sum": tally.answer.map(|a| a.sum),
                 "first_error": tally.first_error,
             }));
         }
