@@ -49,15 +49,27 @@ pub fn run_script(text: &str) -> FileReport {
             Command::Clear => storage.clear(),
             Command::Load(load) => {
                 for series in load.series {
-                    let samples = series.samples.iter().filter_map(|(t, v)| match v {
-                        SampleValue::Float(v) => Some(Sample { t: *t, v: *v }),
-                        SampleValue::Stale => Some(Sample {
-                            t: *t,
-                            v: f64::from_bits(STALE_NAN_BITS),
-                        }),
-                        SampleValue::Histogram(_) | SampleValue::Omitted => None,
+                    let offsets = series.start_offsets_ms.as_deref().unwrap_or(&[]);
+                    let samples = series.samples.iter().enumerate().filter_map(|(i, (t, v))| {
+                        let st = offsets
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .map_or(0, |offset| t + offset);
+                        match v {
+                            SampleValue::Float(v) => Some((Sample { t: *t, v: *v }, st)),
+                            SampleValue::Stale => Some((
+                                Sample {
+                                    t: *t,
+                                    v: f64::from_bits(STALE_NAN_BITS),
+                                },
+                                st,
+                            )),
+                            SampleValue::Histogram(_) | SampleValue::Omitted => None,
+                        }
                     });
-                    storage.append(Labels::new(series.labels.clone()), samples);
+                    storage
+                        .append_with_start_timestamps(Labels::new(series.labels.clone()), samples);
                 }
             }
             Command::Eval(eval) => {

@@ -9,6 +9,16 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
+/// `println!` that stops quietly when stdout is closed (`promql-conformance … | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 fn main() -> ExitCode {
     let mut verbose = false;
     let mut baseline = None;
@@ -21,7 +31,7 @@ fn main() -> ExitCode {
             "--baseline" => baseline = args.next(),
             "--write-baseline" => write_baseline = args.next(),
             "-h" | "--help" => {
-                println!(
+                say!(
                     "usage: promql-conformance [-v] [--baseline FILE] [--write-baseline FILE] DIR"
                 );
                 return ExitCode::SUCCESS;
@@ -55,27 +65,27 @@ fn main() -> ExitCode {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) => {
-                println!("{name}: cannot read: {err}");
+                say!("{name}: cannot read: {err}");
                 unreadable = true;
                 continue;
             }
         };
         let report = mimir_promql::conformance::run_script(&text);
         if let Some(err) = &report.error {
-            println!("{name}: cannot parse the script: {err}");
+            say!("{name}: cannot parse the script: {err}");
             unreadable = true;
         }
-        println!("{name}: {} passed, {} failed", report.passed, report.failed);
+        say!("{name}: {} passed, {} failed", report.passed, report.failed);
         if verbose {
             for failure in &report.failures {
-                println!("  FAIL {failure}");
+                say!("  FAIL {failure}");
             }
         }
         passed += report.passed;
         failed += report.failed;
         counts.insert(name, report.passed);
     }
-    println!("{passed} passed, {failed} failed");
+    say!("{passed} passed, {failed} failed");
     if let Some(path) = write_baseline {
         let text: String = counts.iter().map(|(f, n)| format!("{f} {n}\n")).collect();
         if let Err(err) = std::fs::write(&path, text) {
@@ -103,7 +113,7 @@ fn main() -> ExitCode {
             };
             let now = counts.get(file).copied().unwrap_or(0);
             if now < n {
-                println!("REGRESSION {file}: {now} passed, baseline {n}");
+                say!("REGRESSION {file}: {now} passed, baseline {n}");
                 regressed = true;
             }
         }

@@ -65,7 +65,8 @@ impl CompiledMatcher {
 /// An in-memory storage: what the conformance runner loads test data into.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStorage {
-    series: std::collections::BTreeMap<Labels, Vec<Sample>>,
+    /// Per series, its samples in time order with their start timestamps (0 when unknown).
+    series: std::collections::BTreeMap<Labels, Vec<(Sample, i64)>>,
 }
 
 impl MemoryStorage {
@@ -75,14 +76,23 @@ impl MemoryStorage {
 
     /// Adds samples to a series; samples are kept sorted by time, a later sample at the same time wins.
     pub fn append(&mut self, labels: Labels, samples: impl IntoIterator<Item = Sample>) {
+        self.append_with_start_timestamps(labels, samples.into_iter().map(|s| (s, 0)));
+    }
+
+    /// [`MemoryStorage::append`] for samples with start timestamps (0 when unknown).
+    pub fn append_with_start_timestamps(
+        &mut self,
+        labels: Labels,
+        samples: impl IntoIterator<Item = (Sample, i64)>,
+    ) {
         let entry = self.series.entry(labels).or_default();
         entry.extend(samples);
-        entry.sort_by_key(|s| s.t);
-        let mut deduped: Vec<Sample> = Vec::with_capacity(entry.len());
-        for sample in entry.drain(..) {
+        entry.sort_by_key(|(s, _)| s.t);
+        let mut deduped: Vec<(Sample, i64)> = Vec::with_capacity(entry.len());
+        for point in entry.drain(..) {
             match deduped.last_mut() {
-                Some(last) if last.t == sample.t => *last = sample,
-                _ => deduped.push(sample),
+                Some(last) if last.0.t == point.0.t => *last = point,
+                _ => deduped.push(point),
             }
         }
         *entry = deduped;
@@ -113,14 +123,21 @@ impl Storage for MemoryStorage {
             if !compiled.iter().all(|m| m.matches(labels.get(&m.name))) {
                 return None;
             }
-            let from = samples.partition_point(|s| s.t < start_ms);
-            let to = samples.partition_point(|s| s.t <= end_ms);
+            let from = samples.partition_point(|(s, _)| s.t < start_ms);
+            let to = samples.partition_point(|(s, _)| s.t <= end_ms);
             if from >= to {
                 return None;
             }
+            let points = &samples[from..to];
+            let start_ts = if points.iter().any(|(_, st)| *st != 0) {
+                points.iter().map(|(_, st)| *st).collect()
+            } else {
+                Vec::new()
+            };
             Some(Ok(Series {
                 labels: labels.clone(),
-                samples: samples[from..to].to_vec(),
+                samples: points.iter().map(|(s, _)| *s).collect(),
+                start_ts,
             }))
         });
         Ok(Box::new(iter))

@@ -157,6 +157,19 @@ pub struct VectorSample {
 pub struct Series {
     pub labels: Labels,
     pub samples: Vec<Sample>,
+    /// Per sample, its start timestamp in milliseconds (0 when unknown); empty when the series has
+    /// none (Prometheus' experimental `use-start-timestamps`).
+    pub start_ts: Vec<i64>,
+}
+
+impl Series {
+    pub fn new(labels: Labels, samples: Vec<Sample>) -> Series {
+        Series {
+            labels,
+            samples,
+            start_ts: Vec::new(),
+        }
+    }
 }
 
 /// The result of a query.

@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use super::aggregate::format_float;
-use super::selector::{self, window};
+use super::selector::{self, WindowCursor, window};
 use super::{
     Ctx, Grid, RangeOperand, StepSeries, Stream, eval_range, eval_scalar, eval_string, eval_vector,
     unwrap_parens,
 };
-use crate::engine::QueryError;
 use crate::engine::kernels;
 use crate::engine::value::{Labels, METRIC_NAME};
+use crate::engine::{QueryError, Sample};
 use crate::{Call, Expr, MatcherOp};
 
 /// A scalar-returning call.
@@ -111,8 +111,8 @@ pub(crate) fn eval_vector_call<'a>(
         return Ok(map_values(input, true, move |_, v| Some(f(v))));
     }
     if c.args
-        .first()
-        .is_some_and(|a| a.value_type() == crate::ValueType::Matrix)
+        .iter()
+        .any(|a| a.value_type() == crate::ValueType::Matrix)
     {
         return range_function(ctx, c, grid);
     }
@@ -173,7 +173,7 @@ pub(crate) fn eval_vector_call<'a>(
         }
         "timestamp" => {
             if let Expr::VectorSelector(sel) = unwrap_parens(&c.args[0]) {
-                let input = selector::vector(ctx, sel, grid, true)?;
+                let input = selector::vector(ctx, sel, grid, selector::Emit::Timestamp)?;
                 return Ok(map_values(input, true, |_, v| Some(v)));
             }
             let input = eval_vector(ctx, &c.args[0], grid)?;
@@ -181,6 +181,14 @@ pub(crate) fn eval_vector_call<'a>(
                 Some(grid.time(i) as f64 / 1000.0)
             }))
         }
+        "start_timestamp" => match unwrap_parens(&c.args[0]) {
+            Expr::VectorSelector(sel) => {
+                let input = selector::vector(ctx, sel, grid, selector::Emit::StartTimestamp)?;
+                Ok(map_values(input, true, |_, v| Some(v)))
+            }
+            // Start timestamps do not survive an expression.
+            _ => Ok(Box::new(std::iter::empty())),
+        },
         "absent" => {
             let mut present = vec![false; grid.len];
             for series in eval_vector(ctx, &c.args[0], grid)? {
@@ -292,6 +300,12 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
         return Ok(absent_result(range_arg, &present));
     }
     let keeps_name = matches!(name, "last_over_time" | "first_over_time");
+    let Some(kernel) = range_kernel(name) else {
+        return Err(QueryError::Execution(format!(
+            "function {name:?} is not supported yet"
+        )));
+    };
+    let (pa, pb) = (params_a, params_b);
     let counter_check = matches!(name, "rate" | "increase");
     let span = range_arg.span();
     Ok(Box::new(series.filter_map(move |s| {
@@ -313,48 +327,32 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
             );
         }
         let mut any = false;
+        let mut overlap = false;
+        let mut cursor = WindowCursor::default();
         let values: Vec<Option<f64>> = windows
             .iter()
             .enumerate()
             .map(|(i, &(from, to))| {
-                let w = window(&s.samples, (from, to));
-                let v = match name {
-                    "rate" => kernels::extrapolated_rate(w, from, to, kernels::RateKind::Rate),
-                    "increase" => {
-                        kernels::extrapolated_rate(w, from, to, kernels::RateKind::Increase)
-                    }
-                    "delta" => kernels::extrapolated_rate(w, from, to, kernels::RateKind::Delta),
-                    "irate" => kernels::irate(w),
-                    "idelta" => kernels::idelta(w),
-                    "sum_over_time" => kernels::sum_over_time(w),
-                    "avg_over_time" => kernels::avg_over_time(w),
-                    "min_over_time" => kernels::min_over_time(w),
-                    "max_over_time" => kernels::max_over_time(w),
-                    "count_over_time" => kernels::count_over_time(w),
-                    "last_over_time" => kernels::last_over_time(w),
-                    "first_over_time" => kernels::first_over_time(w),
-                    "present_over_time" => kernels::present_over_time(w),
-                    "stddev_over_time" => kernels::stddev_over_time(w),
-                    "stdvar_over_time" => kernels::stdvar_over_time(w),
-                    "mad_over_time" => kernels::mad_over_time(w),
-                    "ts_of_min_over_time" => kernels::ts_of_min_over_time(w),
-                    "ts_of_max_over_time" => kernels::ts_of_max_over_time(w),
-                    "ts_of_last_over_time" => kernels::ts_of_last_over_time(w),
-                    "ts_of_first_over_time" => kernels::ts_of_first_over_time(w),
-                    "quantile_over_time" => kernels::quantile_over_time(params_a[i], w),
-                    "changes" => kernels::changes(w),
-                    "resets" => kernels::resets(w),
-                    "deriv" => kernels::deriv(w),
-                    "predict_linear" => kernels::predict_linear(w, grid.time(i), params_a[i]),
-                    "double_exponential_smoothing" => {
-                        kernels::double_exponential_smoothing(w, params_a[i], params_b[i])
-                    }
-                    _ => None,
-                };
+                let range = cursor.range(&s.samples, (from, to));
+                let st = s.start_ts.get(range.clone()).unwrap_or(&[]);
+                let w = &s.samples[range];
+                if counter_check && !st.is_empty() && kernels::has_start_time_overlap(w, st) {
+                    overlap = true;
+                }
+                let v = kernel(w, st, from, to, pa.get(i).copied().unwrap_or(0.0), pb.get(i).copied().unwrap_or(0.0), grid.time(i));
                 any |= v.is_some();
                 v
             })
             .collect();
+        if overlap {
+            ctx.warn(
+                format!(
+                    "sample has start time that overlaps with previous sample timestamp for metric {:?}",
+                    s.labels.get(crate::engine::METRIC_NAME)
+                ),
+                span,
+            );
+        }
         if !any {
             return None;
         }
@@ -600,4 +598,50 @@ fn parse_le(le: &str) -> Option<f64> {
         "" => None,
         other => other.parse::<f64>().ok(),
     }
+}
+
+/// A range function's kernel: (window, its start timestamps or `&[]`, window start, window end, first
+/// and second scalar parameter, step time) → value.
+type RangeKernel = fn(&[Sample], &[i64], i64, i64, f64, f64, i64) -> Option<f64>;
+
+/// The kernel of a range-vector function, chosen once per call rather than per step.
+fn range_kernel(name: &str) -> Option<RangeKernel> {
+    use kernels::RateKind;
+    Some(match name {
+        "rate" => |w, st, from, to, _, _, _| {
+            kernels::extrapolated_rate_with_start_timestamps(w, st, from, to, RateKind::Rate)
+        },
+        "increase" => |w, st, from, to, _, _, _| {
+            kernels::extrapolated_rate_with_start_timestamps(w, st, from, to, RateKind::Increase)
+        },
+        "delta" => |w, st, from, to, _, _, _| {
+            kernels::extrapolated_rate_with_start_timestamps(w, st, from, to, RateKind::Delta)
+        },
+        "irate" => |w, st, _, _, _, _, _| kernels::irate_with_start_timestamps(w, st),
+        "idelta" => |w, _, _, _, _, _, _| kernels::idelta(w),
+        "sum_over_time" => |w, _, _, _, _, _, _| kernels::sum_over_time(w),
+        "avg_over_time" => |w, _, _, _, _, _, _| kernels::avg_over_time(w),
+        "min_over_time" => |w, _, _, _, _, _, _| kernels::min_over_time(w),
+        "max_over_time" => |w, _, _, _, _, _, _| kernels::max_over_time(w),
+        "count_over_time" => |w, _, _, _, _, _, _| kernels::count_over_time(w),
+        "last_over_time" => |w, _, _, _, _, _, _| kernels::last_over_time(w),
+        "first_over_time" => |w, _, _, _, _, _, _| kernels::first_over_time(w),
+        "present_over_time" => |w, _, _, _, _, _, _| kernels::present_over_time(w),
+        "stddev_over_time" => |w, _, _, _, _, _, _| kernels::stddev_over_time(w),
+        "stdvar_over_time" => |w, _, _, _, _, _, _| kernels::stdvar_over_time(w),
+        "mad_over_time" => |w, _, _, _, _, _, _| kernels::mad_over_time(w),
+        "ts_of_min_over_time" => |w, _, _, _, _, _, _| kernels::ts_of_min_over_time(w),
+        "ts_of_max_over_time" => |w, _, _, _, _, _, _| kernels::ts_of_max_over_time(w),
+        "ts_of_last_over_time" => |w, _, _, _, _, _, _| kernels::ts_of_last_over_time(w),
+        "ts_of_first_over_time" => |w, _, _, _, _, _, _| kernels::ts_of_first_over_time(w),
+        "quantile_over_time" => |w, _, _, _, q, _, _| kernels::quantile_over_time(q, w),
+        "changes" => |w, _, _, _, _, _, _| kernels::changes(w),
+        "resets" => |w, st, _, _, _, _, _| kernels::resets_with_start_timestamps(w, st),
+        "deriv" => |w, _, _, _, _, _, _| kernels::deriv(w),
+        "predict_linear" => |w, _, _, _, d, _, t| kernels::predict_linear(w, t, d),
+        "double_exponential_smoothing" => {
+            |w, _, _, _, sf, tf, _| kernels::double_exponential_smoothing(w, sf, tf)
+        }
+        _ => return None,
+    })
 }

@@ -74,6 +74,8 @@ pub(crate) struct RangeSeries {
     pub labels: Labels,
     pub drop_name: bool,
     pub samples: Vec<Sample>,
+    /// Start timestamps parallel to `samples`, or empty (subqueries never carry them).
+    pub start_ts: Vec<i64>,
 }
 
 pub(crate) type Stream<'a> = Box<dyn Iterator<Item = Result<StepSeries, QueryError>> + 'a>;
@@ -259,7 +261,7 @@ fn eval_instant_result(ctx: &Ctx<'_>, expr: &Expr, grid: Grid) -> Result<Value, 
                     if series.drop_name {
                         labels.drop_metric_name();
                     }
-                    out.push(Series { labels, samples });
+                    out.push(Series::new(labels, samples));
                 }
             }
             out.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -269,13 +271,15 @@ fn eval_instant_result(ctx: &Ctx<'_>, expr: &Expr, grid: Grid) -> Result<Value, 
 }
 
 fn eval_range_result(ctx: &Ctx<'_>, expr: &Expr, grid: Grid) -> Result<Value, QueryError> {
-    let to_series = |labels: Labels, values: &[Option<f64>]| Series {
-        labels,
-        samples: values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| Sample { t: grid.time(i), v }))
-            .collect(),
+    let to_series = |labels: Labels, values: &[Option<f64>]| {
+        Series::new(
+            labels,
+            values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| Sample { t: grid.time(i), v }))
+                .collect(),
+        )
     };
     match expr.value_type() {
         ValueType::Scalar => {
@@ -394,7 +398,7 @@ pub(crate) fn eval_vector<'a>(
 ) -> Result<Stream<'a>, QueryError> {
     ctx.check_deadline()?;
     match expr {
-        Expr::VectorSelector(sel) => selector::vector(ctx, sel, grid, false),
+        Expr::VectorSelector(sel) => selector::vector(ctx, sel, grid, selector::Emit::Value),
         Expr::Paren(p) => eval_vector(ctx, &p.expr, grid),
         Expr::Unary(u) => {
             let input = eval_vector(ctx, &u.expr, grid)?;

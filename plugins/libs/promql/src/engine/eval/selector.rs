@@ -19,14 +19,23 @@ pub(crate) fn matchers(sel: &VectorSelector) -> Vec<Matcher> {
     out
 }
 
+/// What an instant-vector selector emits for the sample it picks at a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Emit {
+    Value,
+    /// The sample's timestamp in seconds (`timestamp(selector)`).
+    Timestamp,
+    /// The sample's start timestamp in seconds, 0 when unknown (`start_timestamp(selector)`).
+    StartTimestamp,
+}
+
 /// An instant-vector selector: per step, the newest sample in `(t − lookback, t]` unless it is a
-/// staleness marker. With `sample_timestamps`, the value is the sample's timestamp in seconds (what
-/// `timestamp(selector)` returns).
+/// staleness marker.
 pub(crate) fn vector<'a>(
     ctx: &'a Ctx<'a>,
     sel: &'a VectorSelector,
     grid: Grid,
-    sample_timestamps: bool,
+    emit: Emit,
 ) -> Result<Stream<'a>, QueryError> {
     let offset = sel.offset.as_ref().map_or(0, |d| ctx.duration_ms(d));
     let times: Vec<i64> = (0..grid.len)
@@ -55,15 +64,18 @@ pub(crate) fn vector<'a>(
             .iter()
             .map(|&t| {
                 let idx = samples.partition_point(|s| s.t <= t);
-                let sample = samples.get(idx.checked_sub(1)?)?;
+                let index = idx.checked_sub(1)?;
+                let sample = samples.get(index)?;
                 if sample.t <= t.saturating_sub(lookback) || is_stale_nan(sample.v) {
                     return None;
                 }
                 points += 1;
-                Some(if sample_timestamps {
-                    sample.t as f64 / 1000.0
-                } else {
-                    sample.v
+                Some(match emit {
+                    Emit::Value => sample.v,
+                    Emit::Timestamp => sample.t as f64 / 1000.0,
+                    Emit::StartTimestamp => {
+                        stored.start_ts.get(index).copied().unwrap_or(0) as f64 / 1000.0
+                    }
                 })
             })
             .collect();
@@ -103,12 +115,11 @@ fn hold_windows(
     samples: &[Sample],
     windows: &[(i64, i64)],
 ) -> Result<(), QueryError> {
-    let mut total = 0usize;
-    for &(from, to) in windows {
-        let lo = samples.partition_point(|s| s.t <= from);
-        let hi = samples.partition_point(|s| s.t <= to);
-        total += hi.saturating_sub(lo);
-    }
+    let mut cursor = WindowCursor::default();
+    let total = windows
+        .iter()
+        .map(|w| cursor.window(samples, *w).len())
+        .sum();
     ctx.hold(total)
 }
 
@@ -143,9 +154,20 @@ pub(crate) fn matrix<'a>(
         if let Err(err) = ctx.check_deadline() {
             return Some(Err(err));
         }
-        stored
-            .samples
-            .retain(|s| !is_stale_nan(s.v) && s.t > min && s.t <= max);
+        let keep = |s: &Sample| !is_stale_nan(s.v) && s.t > min && s.t <= max;
+        if stored.start_ts.is_empty() {
+            stored.samples.retain(keep);
+        } else {
+            let (samples, start_ts) = stored
+                .samples
+                .iter()
+                .zip(&stored.start_ts)
+                .filter(|(s, _)| keep(s))
+                .map(|(s, st)| (*s, *st))
+                .unzip();
+            stored.samples = samples;
+            stored.start_ts = start_ts;
+        }
         if stored.samples.is_empty() {
             return None;
         }
@@ -156,6 +178,7 @@ pub(crate) fn matrix<'a>(
             labels: stored.labels,
             drop_name: false,
             samples: stored.samples,
+            start_ts: stored.start_ts,
         }))
     });
     Ok(RangeOperand {
@@ -226,6 +249,7 @@ pub(crate) fn subquery<'a>(
             labels: series.labels,
             drop_name: series.drop_name,
             samples,
+            start_ts: Vec::new(),
         }))
     });
     Ok(RangeOperand {
@@ -239,4 +263,75 @@ pub(crate) fn window(samples: &[Sample], (from, to): (i64, i64)) -> &[Sample] {
     let lo = samples.partition_point(|s| s.t <= from);
     let hi = samples.partition_point(|s| s.t <= to);
     &samples[lo..hi.max(lo)]
+}
+
+/// Finds successive windows `(from, to]` of one series by moving two indices forward, falling back to
+/// a binary search when a window starts before the previous one (never, unless `@` pins it).
+#[derive(Default)]
+pub(crate) struct WindowCursor {
+    lo: usize,
+    hi: usize,
+    last_from: Option<i64>,
+}
+
+impl WindowCursor {
+    pub(crate) fn window<'s>(&mut self, samples: &'s [Sample], w: (i64, i64)) -> &'s [Sample] {
+        &samples[self.range(samples, w)]
+    }
+
+    /// The index range of the window's samples.
+    pub(crate) fn range(
+        &mut self,
+        samples: &[Sample],
+        (from, to): (i64, i64),
+    ) -> std::ops::Range<usize> {
+        match self.last_from {
+            Some(prev) if from >= prev => {
+                while self.lo < samples.len() && samples[self.lo].t <= from {
+                    self.lo += 1;
+                }
+                self.hi = self.hi.max(self.lo);
+                while self.hi < samples.len() && samples[self.hi].t <= to {
+                    self.hi += 1;
+                }
+                // A window that ends before the previous one (a shorter range cannot happen, but be safe).
+                if self.hi > self.lo && samples[self.hi - 1].t > to {
+                    self.lo = samples.partition_point(|s| s.t <= from);
+                    self.hi = samples.partition_point(|s| s.t <= to).max(self.lo);
+                }
+            }
+            _ => {
+                self.lo = samples.partition_point(|s| s.t <= from);
+                self.hi = samples.partition_point(|s| s.t <= to).max(self.lo);
+            }
+        }
+        self.last_from = Some(from);
+        self.lo..self.hi
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The cursor finds the same windows as a binary search, whatever order the windows come in.
+        #[test]
+        fn cursor_agrees_with_binary_search(
+            times in proptest::collection::btree_set(-1000i64..1000, 0..60),
+            windows in proptest::collection::vec((-1100i64..1100, 0i64..300), 1..40),
+            sorted in any::<bool>(),
+        ) {
+            let samples: Vec<Sample> = times.into_iter().map(|t| Sample { t, v: 0.0 }).collect();
+            let mut windows: Vec<(i64, i64)> = windows.into_iter().map(|(from, len)| (from, from + len)).collect();
+            if sorted {
+                windows.sort();
+            }
+            let mut cursor = WindowCursor::default();
+            for w in windows {
+                prop_assert_eq!(cursor.window(&samples, w), window(&samples, w));
+            }
+        }
+    }
 }

@@ -178,6 +178,45 @@ impl VarianceAcc {
     }
 }
 
+/// One step of the `max` aggregation: the new value wins if it is greater or the current one is NaN, so
+/// the result is NaN only if every value is.
+pub fn max_step(current: f64, v: f64) -> f64 {
+    if current < v || current.is_nan() {
+        v
+    } else {
+        current
+    }
+}
+
+/// One step of the `min` aggregation: the new value wins if it is smaller or the current one is NaN.
+pub fn min_step(current: f64, v: f64) -> f64 {
+    if current > v || current.is_nan() {
+        v
+    } else {
+        current
+    }
+}
+
+/// The order of `sort()`: ascending, NaN last.
+pub fn sort_asc_cmp(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// The order of `sort_desc()`: descending, NaN last.
+pub fn sort_desc_cmp(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => b.partial_cmp(&a).unwrap_or(Ordering::Equal),
+    }
+}
+
 /// Orders floats as Prometheus' `vectorByValueHeap` sorts them: NaN before every number.
 pub(crate) fn nan_first_cmp(a: &f64, b: &f64) -> Ordering {
     match (a.is_nan(), b.is_nan()) {
@@ -268,6 +307,47 @@ mod tests {
     }
 
     #[test]
+    fn min_max_and_sort_orders() {
+        // aggregators.test: min/max ignore NaN unless every value is NaN.
+        let fold = |f: fn(f64, f64) -> f64, vals: &[f64]| {
+            vals[1..].iter().fold(vals[0], |acc, v| f(acc, *v))
+        };
+        assert_eq!(fold(max_step, &[f64::NAN, 1.0, 3.0, 2.0]), 3.0);
+        assert_eq!(fold(min_step, &[2.0, f64::NAN, 1.0]), 1.0);
+        assert!(fold(max_step, &[f64::NAN, f64::NAN]).is_nan());
+        assert_eq!(fold(max_step, &[1.0, f64::INFINITY]), f64::INFINITY);
+        assert_eq!(fold(min_step, &[1.0, f64::NEG_INFINITY]), f64::NEG_INFINITY);
+
+        let mut v = [3.0, f64::NAN, 1.0, f64::INFINITY, -1.0];
+        v.sort_by(|a, b| sort_asc_cmp(*a, *b));
+        assert_eq!(&v[..4], &[-1.0, 1.0, 3.0, f64::INFINITY]);
+        assert!(v[4].is_nan());
+        v.sort_by(|a, b| sort_desc_cmp(*a, *b));
+        assert_eq!(&v[..4], &[f64::INFINITY, 3.0, 1.0, -1.0]);
+        assert!(v[4].is_nan());
+    }
+
+    #[test]
+    fn kahan_inc_special_values() {
+        // promql/functions_test.go TestKahanSumInc, both orders.
+        let inf = f64::INFINITY;
+        let cases = [
+            (inf, 2.0, inf),
+            (-inf, 2.0, -inf),
+            (inf, -inf, f64::NAN),
+            (f64::NAN, 2.0, f64::NAN),
+            (f64::NAN, inf, f64::NAN),
+            (f64::NAN, -inf, f64::NAN),
+        ];
+        for (a, b, expected) in cases {
+            for (x, y) in [(a, b), (b, a)] {
+                let (sum, c) = kahan_sum_inc(y, x, 0.0);
+                assert_exact(sum + c, expected);
+            }
+        }
+    }
+
+    #[test]
     fn sum_of_negative_zero_is_positive_zero_as_in_go() {
         // Go adds the (zero) compensation at the end too: -0 + 0 = +0.
         assert!(sum_of(&[-0.0]).is_sign_positive());
@@ -328,6 +408,42 @@ mod tests {
         // Exact equality of a long constant series (functions.test, issue 16714).
         assert_exact(avg_of(&[52.0; 13]), 52.0);
         assert_eq!(MeanAcc::new().value(), None);
+    }
+
+    #[test]
+    fn sum_and_avg_aggregation_cases() {
+        // aggregators.test "Test summing and averaging extreme values" (series in label order).
+        let ten = [2.0, 8.0, 1e100, -1e100];
+        assert_exact(sum_of(&ten), 10.0);
+        assert_exact(avg_of(&ten), 2.5);
+        let inf = f64::INFINITY;
+        for g in [[inf, 2.0], [2.0, inf]] {
+            assert_exact(sum_of(&g), inf);
+            assert_exact(avg_of(&g), inf);
+        }
+        for g in [[-inf, 2.0], [2.0, -inf]] {
+            assert_exact(sum_of(&g), -inf);
+            assert_exact(avg_of(&g), -inf);
+        }
+        assert!(sum_of(&[inf, -inf]).is_nan());
+        assert!(avg_of(&[inf, -inf]).is_nan());
+        for g in [[f64::NAN, 2.0], [2.0, f64::NAN]] {
+            assert!(sum_of(&g).is_nan());
+            assert!(avg_of(&g).is_nan());
+        }
+        // The "avg(data{test=…})" block: inf3 is Inf Inf -Inf, nan is -Inf 0 Inf.
+        assert_exact(avg_of(&[inf, 0.0, inf]), inf);
+        assert_exact(avg_of(&[-inf, 0.0, -inf]), -inf);
+        assert!(avg_of(&[inf, inf, -inf]).is_nan());
+        assert!(avg_of(&[-inf, -inf, inf]).is_nan());
+        assert!(avg_of(&[-inf, 0.0, inf]).is_nan());
+        let big = 9.988465674311579e307;
+        assert_exact(avg_of(&[big; 4]), big);
+        assert_exact(avg_of(&[-big; 4]), -big);
+        assert_exact(avg_of(&[-big, -big, big, big]), 0.0);
+        // Eleven 52s average to exactly 52.
+        assert_exact(avg_of(&[52.0; 11]), 52.0);
+        assert_exact(avg_of(&[52.0; 8]), 52.0);
     }
 
     #[test]

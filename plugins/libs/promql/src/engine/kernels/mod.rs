@@ -14,9 +14,31 @@
 //! offers Prometheus' semantics. Each kernel names the Prometheus function it follows and keeps its
 //! operation order, so the two can be read side by side.
 //!
+//! Where each PromQL function's numbers come from:
+//!
+//! | PromQL | kernel |
+//! |---|---|
+//! | `rate`, `increase`, `delta` | [`extrapolated_rate`] (with start timestamps: [`extrapolated_rate_with_start_timestamps`], warning: [`has_start_time_overlap`]); `anchored`/`smoothed` selectors: [`extended_rate`] |
+//! | `irate`, `idelta` | [`irate`] / [`irate_with_start_timestamps`], [`idelta`] |
+//! | `changes`, `resets` | [`changes`], [`resets`] / [`resets_with_start_timestamps`]; `anchored`: start at [`anchored_first_index`] |
+//! | `*_over_time`, `ts_of_*_over_time` | the function of the same name in [`range`] |
+//! | `deriv`, `predict_linear` | [`deriv`], [`predict_linear`] (both on [`linear_regression`]) |
+//! | `double_exponential_smoothing` | [`double_exponential_smoothing`] |
+//! | `sum`, `avg`, `stddev`, `stdvar`, `quantile` (aggregations) | [`KahanSum::starting_with`], [`MeanAcc`], [`VarianceAcc`], [`quantile`] |
+//! | `min`/`max` aggregations, `max_of`/`min_of` | [`min_step`]/[`max_step`]; [`go_min`]/[`go_max`] |
+//! | `sort`, `sort_desc` | [`sort_asc_cmp`], [`sort_desc_cmp`] |
+//! | `histogram_quantile`, `histogram_fraction` (classic buckets) | [`bucket_quantile`] / [`bucket_quantile_detailed`], [`bucket_fraction`] |
+//! | `abs` … `rad`, `sgn` | [`simple_math`] |
+//! | `round`, `clamp`, `clamp_min`, `clamp_max` | [`round`], [`clamp`], [`clamp_min`], [`clamp_max`] |
+//! | `year()` … `days_in_month()` | [`date_part`] (argument) / [`date_part_at_ms`] (no argument: the step's time) |
+//! | range-vector output of `x[r] anchored/smoothed` | [`extend_floats`] |
+//!
 //! Conventions:
 //! * Range functions take the samples of one window (`range_start_ms < t <= range_end_ms`, sorted by
 //!   time, staleness markers removed) and return `None` where Prometheus emits no sample.
+//! * Start timestamps (Prometheus' `use-start-timestamps`, which the conformance scripts enable) are
+//!   passed as a slice parallel to the window's samples, 0 meaning unknown; the `*_with_start_timestamps`
+//!   variants of `rate`/`increase`, `irate` and `resets` use them, the plain ones behave as without.
 //! * Float samples only; native histograms are handled elsewhere.
 
 pub mod aggregate;
@@ -24,7 +46,10 @@ pub mod histogram;
 pub mod instant;
 pub mod range;
 
-pub use aggregate::{KahanSum, MeanAcc, VarianceAcc, kahan_sum_dec, kahan_sum_inc, quantile};
+pub use aggregate::{
+    KahanSum, MeanAcc, VarianceAcc, kahan_sum_dec, kahan_sum_inc, max_step, min_step, quantile,
+    sort_asc_cmp, sort_desc_cmp,
+};
 pub use histogram::{
     Bucket, BucketQuantileResult, SMALL_DELTA_TOLERANCE, bucket_fraction, bucket_quantile,
     bucket_quantile_detailed,
@@ -33,11 +58,14 @@ pub use instant::{
     clamp, clamp_max, clamp_min, date_part, date_part_at_ms, go_max, go_min, round, simple_math,
 };
 pub use range::{
-    RateKind, avg_over_time, changes, count_over_time, deriv, double_exponential_smoothing,
-    extrapolated_rate, first_over_time, idelta, irate, last_over_time, linear_regression,
-    mad_over_time, max_over_time, min_over_time, predict_linear, present_over_time,
-    quantile_over_time, resets, stddev_over_time, stdvar_over_time, sum_over_time,
-    ts_of_first_over_time, ts_of_last_over_time, ts_of_max_over_time, ts_of_min_over_time,
+    RateKind, anchored_first_index, avg_over_time, changes, check_start_time_overlap,
+    count_over_time, deriv, double_exponential_smoothing, extend_floats, extended_rate,
+    extrapolated_rate, extrapolated_rate_with_start_timestamps, first_over_time,
+    has_start_time_overlap, idelta, irate, irate_with_start_timestamps, is_start_timestamp_reset,
+    last_over_time, linear_regression, mad_over_time, max_over_time, min_over_time, predict_linear,
+    present_over_time, quantile_over_time, resets, resets_with_start_timestamps, stddev_over_time,
+    stdvar_over_time, sum_over_time, ts_of_first_over_time, ts_of_last_over_time,
+    ts_of_max_over_time, ts_of_min_over_time,
 };
 
 /// Prometheus' `almost.Equal`: whether `a` and `b` differ by less than `epsilon` relative to the sum of
