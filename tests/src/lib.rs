@@ -112,6 +112,11 @@ impl PluginDir {
             .with("mimir_ingester", "libmimir_ingester.so")
     }
 
+    /// The monolith's components: the write path and the `querier`.
+    pub fn monolith() -> PluginDir {
+        PluginDir::write_path().with("mimir_querier", "libmimir_querier.so")
+    }
+
     /// The example plugins, `echo` and `greeter`.
     pub fn examples() -> PluginDir {
         PluginDir::new()
@@ -299,6 +304,27 @@ pub fn get_with(url: &str, headers: &[(&str, &str)]) -> Result<(u16, String), St
         .read_to_string(&mut body)
         .map_err(|error| error.to_string())?;
     Ok((status, body))
+}
+
+/// POST a form-encoded `body` to `url` with headers: status and body.
+pub fn post_form(url: &str, headers: &[(&str, &str)], body: &str) -> Result<(u16, String), String> {
+    let mut request = agent()
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request
+        .send(body.as_bytes())
+        .map_err(|error| error.to_string())?;
+    let status = response.status().as_u16();
+    let mut text = String::new();
+    response
+        .body_mut()
+        .as_reader()
+        .read_to_string(&mut text)
+        .map_err(|error| error.to_string())?;
+    Ok((status, text))
 }
 
 /// Another program the tests run (Prometheus, …), killed when dropped.

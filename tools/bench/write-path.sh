@@ -5,6 +5,8 @@
 # peak RSS per active series. Not a test: figures vary with the machine.
 #
 #   tools/bench/write-path.sh [series] [rounds]      (defaults: 100000 series, 30 rounds)
+#
+# Builds and runs the binaries of $CARGO_TARGET_DIR when it is set, else of ./target.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,6 +23,7 @@ need() {
 need prometheus prometheus
 need victoria-metrics victoria-metrics
 cargo build --release --workspace >&2
+BIN=${CARGO_TARGET_DIR:-target}/release
 
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -44,7 +47,7 @@ run() {
   local before
   before=$(cpu_ticks "$pid")
   local result
-  result=$(./target/release/mimir-loadgen -url="$push_url" -series="$SERIES" -rounds="$ROUNDS" \
+  result=$("$BIN/mimir-loadgen" -url="$push_url" -series="$SERIES" -rounds="$ROUNDS" \
     -batch="$BATCH" -concurrency="$CONCURRENCY")
   sleep 2
   local after rss
@@ -66,7 +69,7 @@ PY
 
 printf '%-16s %12s %14s %14s %7s\n' system samples/s "cpu-s/1M" "B/series(RSS)" errors
 PORT_GRPC=$((PORT + 1))
-./target/release/mimir-host -plugins.dir=target/release -target=all \
+"$BIN/mimir-host" -plugins.dir="$BIN" -target=all \
   -server.http-listen-address=127.0.0.1 -server.http-listen-port=$PORT \
   -server.grpc-listen-address=127.0.0.1 -server.grpc-listen-port=$PORT_GRPC \
   -auth.multitenancy-enabled=false -ingester.data-dir="$WORK/mimir" -log.level=warn \

@@ -1,11 +1,11 @@
 //! Writes the ingester's `PushRequest` straight from validated series into one buffer per
-//! ingester, without building protobuf structs: the label bytes are copied once, from the
-//! remote-write buffer to the request. The layout is `mimir.ingester.v1.PushRequest`; the
+//! ingester, without building protobuf structs: a series accepted as it came is copied as it
+//! came (a remote-write `TimeSeries` is laid out as a `Series`), any other has its label bytes
+//! copied once, from the remote-write buffer to the request. The layout is `mimir.ingester.v1.PushRequest`; the
 //! ingester's tests read what prost writes, and this module's tests check prost reads what it writes.
 
 use mimir_proto::Message;
 use mimir_proto::ingester::MetricMetadata;
-use mimir_validation::ValidSeries;
 
 const LEN: u8 = 2;
 
@@ -40,22 +40,20 @@ fn pair_len(name: &[u8], value: &[u8]) -> usize {
     2 + varint_len(name.len() as u64) + name.len() + varint_len(value.len() as u64) + value.len()
 }
 
-/// A sample is written with both fields present: timestamp (varint) and value (fixed64).
+/// A sample is written with both fields present: value (fixed64) and timestamp (varint).
 fn sample_len(timestamp: i64) -> usize {
-    1 + varint_len(timestamp as u64) + 1 + 8
+    1 + 8 + 1 + varint_len(timestamp as u64)
 }
 
-fn series_len(series: &ValidSeries) -> usize {
-    let labels: usize = series
-        .labels
+fn series_len(labels: &[(&[u8], &[u8])], samples: &[(i64, f64)]) -> usize {
+    let labels: usize = labels
         .iter()
         .map(|(n, v)| {
             let len = pair_len(n, v);
             1 + varint_len(len as u64) + len
         })
         .sum();
-    let samples: usize = series
-        .samples
+    let samples: usize = samples
         .iter()
         .map(|(t, _)| {
             let len = sample_len(*t);
@@ -65,24 +63,30 @@ fn series_len(series: &ValidSeries) -> usize {
     labels + samples
 }
 
-/// Appends `series` as field 1 of a `PushRequest`.
-pub fn put_series(out: &mut Vec<u8>, series: &ValidSeries) {
+/// Appends a series of `labels` and `samples` as field 1 of a `PushRequest`.
+pub fn put_series(out: &mut Vec<u8>, labels: &[(&[u8], &[u8])], samples: &[(i64, f64)]) {
     out.push(key(1, LEN));
-    put_varint(out, series_len(series) as u64);
-    for (name, value) in &series.labels {
+    put_varint(out, series_len(labels, samples) as u64);
+    for (name, value) in labels {
         out.push(key(1, LEN));
         put_varint(out, pair_len(name, value) as u64);
         put_bytes(out, 1, name);
         put_bytes(out, 2, value);
     }
-    for (timestamp, value) in &series.samples {
+    for (timestamp, value) in samples {
         out.push(key(2, LEN));
         put_varint(out, sample_len(*timestamp) as u64);
-        out.push(key(1, 0));
-        put_varint(out, *timestamp as u64);
-        out.push(key(2, 1));
+        out.push(key(1, 1));
         out.extend_from_slice(&value.to_le_bytes());
+        out.push(key(2, 0));
+        put_varint(out, *timestamp as u64);
     }
+}
+
+/// Appends an already encoded `Series` message (a remote-write `TimeSeries` accepted as it came:
+/// the two share their layout) as field 1 of a `PushRequest`.
+pub fn put_encoded_series(out: &mut Vec<u8>, encoded: &[u8]) {
+    put_bytes(out, 1, encoded);
 }
 
 /// Appends `metadata` as field 2 entries of a `PushRequest`.
@@ -96,31 +100,23 @@ pub fn put_metadata(out: &mut Vec<u8>, metadata: &[MetricMetadata]) {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use mimir_proto::ingester::PushRequest;
+    use mimir_validation::{Label, Sample, TimeSeries};
 
     use super::*;
 
     #[test]
     fn prost_reads_what_we_write() {
-        let series = vec![
-            ValidSeries {
-                labels: vec![
-                    (Bytes::from("__name__"), Bytes::from("up")),
-                    (Bytes::from("job"), Bytes::from("x".repeat(200))),
-                ],
-                samples: vec![
-                    (0, 0.0),
-                    (-5, -0.0),
-                    (1_700_000_000_000, f64::NAN),
-                    (i64::MAX, 1.5),
-                ],
-            },
-            ValidSeries {
-                labels: vec![(Bytes::from("__name__"), Bytes::from("b"))],
-                samples: vec![],
-            },
+        let long = "x".repeat(200);
+        let first_labels: Vec<(&[u8], &[u8])> =
+            vec![(b"__name__", b"up"), (b"job", long.as_bytes())];
+        let first_samples = vec![
+            (0, 0.0),
+            (-5, -0.0),
+            (1_700_000_000_000, f64::NAN),
+            (i64::MAX, 1.5),
         ];
+        let second_labels: Vec<(&[u8], &[u8])> = vec![(b"__name__", b"b")];
         let metadata = vec![MetricMetadata {
             metric_family_name: "up".to_string(),
             r#type: "gauge".to_string(),
@@ -128,26 +124,58 @@ mod tests {
             unit: String::new(),
         }];
         let mut out = Vec::new();
-        for one in &series {
-            put_series(&mut out, one);
-        }
+        put_series(&mut out, &first_labels, &first_samples);
+        put_series(&mut out, &second_labels, &[]);
         put_metadata(&mut out, &metadata);
         let decoded = PushRequest::decode(out.as_slice()).unwrap();
         assert_eq!(decoded.series.len(), 2);
         assert_eq!(decoded.metadata, metadata);
         let first = &decoded.series[0];
-        assert_eq!(first.labels[1].value, Bytes::from("x".repeat(200)));
+        assert_eq!(first.labels[1].value, long.as_bytes());
         let samples: Vec<(i64, u64)> = first
             .samples
             .iter()
             .map(|s| (s.timestamp_ms, s.value.to_bits()))
             .collect();
-        let expected: Vec<(i64, u64)> = series[0]
-            .samples
+        let expected: Vec<(i64, u64)> = first_samples
             .iter()
             .map(|(t, v)| (*t, v.to_bits()))
             .collect();
         assert_eq!(samples, expected);
         assert!(decoded.series[1].samples.is_empty());
+    }
+
+    #[test]
+    fn a_remote_write_series_passed_on_as_it_came_is_a_series() {
+        let sent = TimeSeries {
+            labels: vec![Label::new("__name__", "up"), Label::new("job", "a")],
+            samples: vec![
+                Sample {
+                    value: 2.5,
+                    timestamp: 1_000,
+                },
+                Sample {
+                    value: 0.0,
+                    timestamp: 2_000,
+                },
+            ],
+            ..TimeSeries::default()
+        };
+        let mut out = Vec::new();
+        put_encoded_series(&mut out, &sent.encode_to_vec());
+        let decoded = PushRequest::decode(out.as_slice()).unwrap();
+        let series = &decoded.series[0];
+        let labels: Vec<(&[u8], &[u8])> = series
+            .labels
+            .iter()
+            .map(|l| (&l.name[..], &l.value[..]))
+            .collect();
+        assert_eq!(labels, [(&b"__name__"[..], &b"up"[..]), (b"job", b"a")]);
+        let samples: Vec<(i64, f64)> = series
+            .samples
+            .iter()
+            .map(|s| (s.timestamp_ms, s.value))
+            .collect();
+        assert_eq!(samples, [(1_000, 2.5), (2_000, 0.0)]);
     }
 }

@@ -21,7 +21,8 @@ use mimir_plugin_sdk::{
     CallMeta, Component, Context, Counter, Error, HttpRoute, PluginManifest, SharedSection,
 };
 use mimir_validation::{
-    AuthConfig, Overrides, RateLimiter, decode_write_request, tenant_from_org_id, validate_request,
+    AuthConfig, Overrides, RateLimiter, decompress_write_request, tenant_from_org_id,
+    validate_write_request,
 };
 
 use crate::config::DistributorConfig;
@@ -52,12 +53,15 @@ impl Distributor {
         } else {
             "anonymous".to_string()
         };
-        let write = match decode_write_request(&request.body, self.config.max_recv_msg_size) {
-            Ok(write) => write,
+        let buffer = match decompress_write_request(&request.body, self.config.max_recv_msg_size) {
+            Ok(buffer) => buffer,
             Err(error) => return PushReply::from_validation(&error),
         };
         let limits = self.overrides.for_tenant(&tenant);
-        let validated = validate_request(&limits, SystemTime::now(), write);
+        let validated = match validate_write_request(&limits, SystemTime::now(), &buffer) {
+            Ok(validated) => validated,
+            Err(error) => return PushReply::from_validation(&error),
+        };
         if validated.is_empty() {
             return match validated.first_error() {
                 Some(error) => PushReply::from_validation(error),
@@ -77,20 +81,25 @@ impl Distributor {
             Ok(ring) => ring,
             Err(error) => return PushReply::from_error(&error),
         };
-        let ingester_error = match push::distribute(
-            &self.client,
+        let pushes = match push::plan(
             &ring,
             self.ingester.replication_factor(),
             self.heartbeat_timeout,
             &tenant,
-            validated,
-            self.remote_timeout,
-        )
-        .await
-        {
-            Ok(client_error) => client_error,
+            &validated,
+            buffer.len(),
+        ) {
+            Ok(pushes) => pushes,
             Err(error) => return PushReply::from_error(&error),
         };
+        // The pushes own their bytes: the request's buffers can go before waiting on them.
+        drop(validated);
+        drop(buffer);
+        let ingester_error =
+            match push::distribute(&self.client, &tenant, pushes, self.remote_timeout).await {
+                Ok(client_error) => client_error,
+                Err(error) => return PushReply::from_error(&error),
+            };
         self.received_samples.inc_by(samples as u64);
         if let Some(error) = first_invalid {
             return PushReply::from_validation(&error);

@@ -7,7 +7,7 @@ use mimir_ingester_client::IngesterClient;
 use mimir_plugin_sdk::{CallMeta, Error, ErrorCode};
 use mimir_proto::ingester::MetricMetadata;
 use mimir_ring::{Ring, shard_by_all_labels};
-use mimir_validation::{ValidatedRequest, ValidationError};
+use mimir_validation::{Validated, ValidationError};
 
 use crate::encode;
 
@@ -68,48 +68,68 @@ fn metric_type(wire: i32) -> &'static str {
     }
 }
 
-/// Sends the validated series of one request to their ingesters and waits for a quorum for each.
-pub async fn distribute(
-    client: &IngesterClient,
+/// The pushes one request makes: per ingester its address, its `PushRequest` (metadata still to
+/// append) and the indexes of the series in it; per series the successes it needs.
+pub struct Pushes {
+    per_ingester: Vec<(String, Vec<u8>, Vec<usize>)>,
+    needed: Vec<usize>,
+    metadata: Vec<MetricMetadata>,
+}
+
+/// Shards the validated series of one request over the ring: each goes, encoded, into the
+/// requests of the ingesters that own it. `request_size` (the decoded request's size) sizes
+/// those requests up front.
+pub fn plan(
     ring: &Ring,
     replication_factor: usize,
     heartbeat_timeout: Duration,
     tenant: &str,
-    request: ValidatedRequest,
-    timeout: Duration,
-) -> Result<Option<String>, Error> {
+    validated: &Validated<'_>,
+    request_size: usize,
+) -> Result<Pushes, Error> {
     let now_ms = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
     let timeout_ms = i64::try_from(heartbeat_timeout.as_millis()).unwrap_or(i64::MAX);
-    let metadata = wire_metadata(&request.metadata);
-    let mut series = request.series;
-    for one in &mut series {
-        if !one.samples.is_sorted_by_key(|(timestamp, _)| *timestamp) {
-            one.samples.sort_by_key(|(timestamp, _)| *timestamp);
-        }
-    }
+    let metadata = wire_metadata(&validated.metadata);
     // Per ingester (by ring index): the request it gets and the series in it. Per series: the
     // successes it needs.
     let health = ring.health(now_ms, timeout_ms);
     let mut per_instance: Vec<(Vec<u8>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); ring.len()];
-    let mut needed = Vec::with_capacity(series.len());
+    let mut needed = Vec::with_capacity(validated.series_count());
     let mut replicas = Vec::with_capacity(replication_factor);
-    for (index, one) in series.iter().enumerate() {
+    let mut sorted = Vec::new();
+    for (index, one) in validated.series().enumerate() {
         let key = shard_by_all_labels(tenant, one.labels.iter().map(|(n, v)| (n, v)));
         let max_errors = ring
             .replicas_into(key, replication_factor, &health, &mut replicas)
             .map_err(|error| Error::unavailable(error.to_string()))?;
         needed.push(replicas.len().saturating_sub(max_errors));
+        // Ingesters take samples in time order.
+        let in_order = one.samples.is_sorted_by_key(|(timestamp, _)| *timestamp);
+        let samples = if in_order {
+            one.samples
+        } else {
+            sorted.clear();
+            sorted.extend_from_slice(one.samples);
+            sorted.sort_by_key(|(timestamp, _)| *timestamp);
+            &sorted[..]
+        };
+        let encoded = one.encoded.filter(|_| in_order);
         for instance in &replicas {
             let (body, indexes) = &mut per_instance[*instance];
-            encode::put_series(body, one);
+            if body.capacity() == 0 {
+                // Each ingester gets about its share of the request's series.
+                body.reserve(request_size * replicas.len() / ring.len().max(1) + 1024);
+            }
+            match encoded {
+                Some(encoded) => encode::put_encoded_series(body, encoded),
+                None => encode::put_series(body, one.labels, samples),
+            }
             indexes.push(index);
         }
     }
-    let total = series.len();
-    drop(series);
     let mut per_ingester: Vec<(String, Vec<u8>, Vec<usize>)> = per_instance
         .into_iter()
         .enumerate()
@@ -126,6 +146,26 @@ pub async fn distribute(
             per_ingester.push((addr, Vec::new(), Vec::new()));
         }
     }
+    Ok(Pushes {
+        per_ingester,
+        needed,
+        metadata,
+    })
+}
+
+/// Sends the pushes of one request and waits for a quorum for each series.
+pub async fn distribute(
+    client: &IngesterClient,
+    tenant: &str,
+    pushes: Pushes,
+    timeout: Duration,
+) -> Result<Option<String>, Error> {
+    let Pushes {
+        per_ingester,
+        needed,
+        metadata,
+    } = pushes;
+    let total = needed.len();
     let meta = CallMeta::for_tenant(tenant, Some(timeout));
     // The pushes run concurrently within this task: they wait on the bus, so no task per
     // ingester (and no thread hop) is needed.

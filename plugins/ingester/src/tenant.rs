@@ -4,6 +4,7 @@
 //! `fsync` (group commit). Acknowledged therefore means on disk.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use mimir_plugin_sdk::Error;
@@ -122,15 +123,39 @@ impl TenantDb {
     pub fn push(&self, payload: &[u8], max_series: usize) -> Result<PushResponse, Error> {
         let mut errors = Vec::new();
         let accepted_samples;
-        let metadata;
+        // The whole push, read before taking the order lock: per series its labels and samples.
+        let mut labels: Vec<(&[u8], &[u8])> = Vec::new();
+        let mut samples: Vec<(i64, f64)> = Vec::new();
+        let mut spans: Vec<(Range<usize>, Range<usize>)> = Vec::new();
+        let metadata = wire::for_each_series(payload, |_, series| {
+            let label_start = labels.len();
+            labels.extend_from_slice(&series.labels);
+            let sample_start = samples.len();
+            samples.extend_from_slice(&series.samples);
+            spans.push((label_start..labels.len(), sample_start..samples.len()));
+        })
+        .map_err(|error| Error::bad_request(error.to_string()))?;
         {
             let _order = self.order.lock();
             let mut log: Vec<(u8, Vec<u8>)> = Vec::new();
-            let mut accepted: Vec<(SeriesRef, i64, f64)> = Vec::new();
-            metadata = wire::for_each_series(payload, |index, series| {
-                let found = match self.head.series_ref_for_pairs(&series.labels) {
-                    Some(series_ref) => Ok(series_ref),
-                    None => match utf8_labels(&series.labels) {
+            let mut accepted: Vec<(SeriesRef, i64, f64)> = Vec::with_capacity(samples.len());
+            let mut refs = Vec::with_capacity(spans.len());
+            self.head.series_refs_for_pairs(
+                spans
+                    .iter()
+                    .map(|(series_labels, _)| &labels[series_labels.clone()]),
+                &mut refs,
+            );
+            // The samples to append, in push order, and the index of the series of each.
+            let mut owners: Vec<usize> = Vec::with_capacity(samples.len());
+            let mut appends: Vec<(SeriesRef, i64, f64)> = Vec::with_capacity(samples.len());
+            for (index, ((series_labels, series_samples), known)) in
+                spans.iter().zip(&refs).enumerate()
+            {
+                let series_labels = &labels[series_labels.clone()];
+                let found = match known {
+                    Some(series_ref) => Ok(*series_ref),
+                    None => match utf8_labels(series_labels) {
                         Some(labels) => self.create_series(&labels, max_series, &mut log),
                         None => {
                             errors.push(PushError {
@@ -139,7 +164,7 @@ impl TenantDb {
                                 message: "received a series whose labels are not valid UTF-8"
                                     .to_string(),
                             });
-                            return;
+                            continue;
                         }
                     },
                 };
@@ -147,26 +172,34 @@ impl TenantDb {
                     Ok(series_ref) => series_ref,
                     Err(error) => {
                         errors.push(push_error(index, &error));
-                        return;
+                        continue;
                     }
                 };
-                let mut first_error = None;
-                for (timestamp, value) in &series.samples {
-                    match self.head.append(series_ref, *timestamp, *value) {
-                        Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder) => {
-                            accepted.push((series_ref, *timestamp, *value));
-                        }
-                        Ok(AppendOutcome::Duplicate) => {}
-                        Err(error) => {
-                            first_error.get_or_insert(error);
+                for (timestamp, value) in &samples[series_samples.clone()] {
+                    owners.push(index);
+                    appends.push((series_ref, *timestamp, *value));
+                }
+            }
+            let mut outcomes = Vec::with_capacity(appends.len());
+            self.head.append_many(&appends, &mut outcomes);
+            // The first refusal of each series, as appending its samples in order finds it.
+            let mut refused_series = None;
+            for ((owner, sample), outcome) in owners.iter().zip(&appends).zip(outcomes) {
+                match outcome {
+                    Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder) => {
+                        accepted.push(*sample)
+                    }
+                    Ok(AppendOutcome::Duplicate) => {}
+                    Err(error) => {
+                        if refused_series != Some(*owner) {
+                            refused_series = Some(*owner);
+                            errors.push(push_error(*owner, &error));
                         }
                     }
                 }
-                if let Some(error) = first_error {
-                    errors.push(push_error(index, &error));
-                }
-            })
-            .map_err(|error| Error::bad_request(error.to_string()))?;
+            }
+            // One error per series at most: in series order, as the client is told the first.
+            errors.sort_by_key(|error| error.series_index);
             accepted_samples = accepted.len() as u64;
             if !accepted.is_empty() {
                 log.push((SAMPLES, records::encode_samples(&accepted)));

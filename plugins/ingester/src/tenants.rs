@@ -16,9 +16,10 @@ pub struct Tenants {
     data_dir: PathBuf,
     durability: Durability,
     segment_size: u64,
-    dbs: RwLock<HashMap<String, Arc<TenantDb>>>,
-    /// Serializes opening, so one tenant is never opened twice.
-    opening: tokio::sync::Mutex<()>,
+    dbs: Arc<RwLock<HashMap<String, Arc<TenantDb>>>>,
+    /// Serializes opening, so one tenant is never opened twice. Taken on the blocking thread that
+    /// opens, so a caller that gives up (a push timing out) cannot leave a half-open WAL behind.
+    opening: Arc<parking_lot::Mutex<()>>,
 }
 
 fn head_config(limits: &Limits) -> HeadConfig {
@@ -38,8 +39,8 @@ impl Tenants {
             data_dir,
             durability,
             segment_size,
-            dbs: RwLock::new(HashMap::new()),
-            opening: tokio::sync::Mutex::new(()),
+            dbs: Arc::new(RwLock::new(HashMap::new())),
+            opening: Arc::new(parking_lot::Mutex::new(())),
         }
     }
 
@@ -57,34 +58,37 @@ impl Tenants {
             return Ok(db);
         }
         validate_tenant_id(tenant).map_err(|error| Error::bad_request(error.to_string()))?;
-        let _opening = self.opening.lock().await;
-        if let Some(db) = self.get(tenant) {
-            return Ok(db);
-        }
         let dir = wal_dir(&self.data_dir, tenant);
         let name = tenant.to_string();
         let config = head_config(limits);
         let durability = self.durability;
         let segment_size = self.segment_size;
-        let opened = tokio::task::spawn_blocking(move || {
-            TenantDb::open(&name, &dir, config, durability, segment_size)
+        let dbs = Arc::clone(&self.dbs);
+        let opening = Arc::clone(&self.opening);
+        // Opening, replaying and registering run to completion on the blocking thread even when this
+        // future is dropped, so a retry finds the tenant open instead of its WAL locked.
+        tokio::task::spawn_blocking(move || {
+            let _opening = opening.lock();
+            if let Some(db) = dbs.read().get(&name) {
+                return Ok(Arc::clone(db));
+            }
+            let (db, replayed) = TenantDb::open(&name, &dir, config, durability, segment_size)?;
+            if replayed.series > 0 {
+                tracing::info!(
+                    tenant = %name,
+                    series = replayed.series,
+                    samples = replayed.samples,
+                    "tenant WAL replayed"
+                );
+            }
+            let db = Arc::new(db);
+            dbs.write().insert(name, Arc::clone(&db));
+            Ok(db)
         })
         .await
         .map_err(|error| {
             Error::internal(format!("opening tenant storage did not finish: {error}"))
-        })?;
-        let (db, replayed) = opened?;
-        if replayed.series > 0 {
-            tracing::info!(
-                tenant,
-                series = replayed.series,
-                samples = replayed.samples,
-                "tenant WAL replayed"
-            );
-        }
-        let db = Arc::new(db);
-        self.dbs.write().insert(tenant.to_string(), Arc::clone(&db));
-        Ok(db)
+        })?
     }
 
     /// Opens every tenant that has a WAL under the data directory; returns how many.
@@ -110,5 +114,33 @@ impl Tenants {
                 .await?;
         }
         Ok(tenants.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A push that gives up while its tenant is being opened (the distributor's timeout) must not
+    /// leave the tenant's WAL locked for the retry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_caller_giving_up_during_open_does_not_block_the_retry() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tenants = Tenants::new(dir.path().to_path_buf(), Durability::Always, 1 << 20);
+        let limits = Limits::default();
+        for i in 0..20 {
+            let tenant = format!("tenant-{i}");
+            // Polled once or a little more, then dropped mid-open.
+            let _ = tokio::time::timeout(
+                Duration::from_micros(50),
+                tenants.get_or_open(&tenant, &limits),
+            )
+            .await;
+            let db = tenants.get_or_open(&tenant, &limits).await;
+            assert!(db.is_ok(), "retry for {tenant}: {:?}", db.err());
+        }
+        assert_eq!(tenants.all().len(), 20);
     }
 }

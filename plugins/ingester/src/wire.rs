@@ -15,7 +15,12 @@ pub struct WireError(&'static str);
 const VARINT: u8 = 0;
 const FIXED64: u8 = 1;
 const LEN: u8 = 2;
+const START_GROUP: u8 = 3;
+const END_GROUP: u8 = 4;
 const FIXED32: u8 = 5;
+
+/// How deep groups may nest in a skipped field (prost's recursion limit).
+const MAX_GROUP_DEPTH: u32 = 100;
 
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -26,7 +31,15 @@ impl<'a> Reader<'a> {
         self.bytes.is_empty()
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, WireError> {
+        // Keys, lengths of short strings and small numbers: one byte.
+        if let Some((&byte, rest)) = self.bytes.split_first()
+            && byte < 0x80
+        {
+            self.bytes = rest;
+            return Ok(u64::from(byte));
+        }
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let (&byte, rest) = self
@@ -42,6 +55,7 @@ impl<'a> Reader<'a> {
         Err(WireError("varint too long"))
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         if self.bytes.len() < n {
             return Err(WireError("truncated field"));
@@ -52,22 +66,38 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type.
+    #[inline]
     fn key(&mut self) -> Result<(u64, u8), WireError> {
         let key = self.varint()?;
         Ok((key >> 3, (key & 7) as u8))
     }
 
+    #[inline]
     fn len_delimited(&mut self) -> Result<&'a [u8], WireError> {
         let len = usize::try_from(self.varint()?).map_err(|_| WireError("length too large"))?;
         self.take(len)
     }
 
-    fn skip(&mut self, wire_type: u8) -> Result<(), WireError> {
+    /// Skips field `field` of wire type `wire_type`, groups included (a distributor passes
+    /// remote-write series on as they came, and protobuf lets those hold groups).
+    fn skip(&mut self, field: u64, wire_type: u8) -> Result<(), WireError> {
+        self.skip_nested(field, wire_type, MAX_GROUP_DEPTH)
+    }
+
+    fn skip_nested(&mut self, field: u64, wire_type: u8, depth: u32) -> Result<(), WireError> {
         match wire_type {
             VARINT => self.varint().map(|_| ()),
             FIXED64 => self.take(8).map(|_| ()),
             LEN => self.len_delimited().map(|_| ()),
             FIXED32 => self.take(4).map(|_| ()),
+            START_GROUP if depth > 0 => loop {
+                match self.key()? {
+                    (inner, END_GROUP) if inner == field => return Ok(()),
+                    (_, END_GROUP) => return Err(WireError("unexpected end group")),
+                    (inner, inner_type) => self.skip_nested(inner, inner_type, depth - 1)?,
+                }
+            },
+            START_GROUP => Err(WireError("groups nested too deep")),
             _ => Err(WireError("unsupported wire type")),
         }
     }
@@ -96,7 +126,7 @@ fn read_series<'a>(bytes: &'a [u8], view: &mut SeriesView<'a>) -> Result<(), Wir
                     match pair.key()? {
                         (1, LEN) => name = pair.len_delimited()?,
                         (2, LEN) => value = pair.len_delimited()?,
-                        (_, wire_type) => pair.skip(wire_type)?,
+                        (field, wire_type) => pair.skip(field, wire_type)?,
                     }
                 }
                 view.labels.push((name, value));
@@ -108,20 +138,20 @@ fn read_series<'a>(bytes: &'a [u8], view: &mut SeriesView<'a>) -> Result<(), Wir
                 let (mut timestamp, mut value) = (0i64, 0f64);
                 while !sample.is_empty() {
                     match sample.key()? {
-                        (1, VARINT) => timestamp = sample.varint()? as i64,
-                        (2, FIXED64) => {
+                        (2, VARINT) => timestamp = sample.varint()? as i64,
+                        (1, FIXED64) => {
                             let raw: [u8; 8] = sample
                                 .take(8)?
                                 .try_into()
                                 .map_err(|_| WireError("truncated double"))?;
                             value = f64::from_le_bytes(raw);
                         }
-                        (_, wire_type) => sample.skip(wire_type)?,
+                        (field, wire_type) => sample.skip(field, wire_type)?,
                     }
                 }
                 view.samples.push((timestamp, value));
             }
-            (_, wire_type) => reader.skip(wire_type)?,
+            (field, wire_type) => reader.skip(field, wire_type)?,
         }
     }
     Ok(())
@@ -149,7 +179,7 @@ pub fn for_each_series<'a>(
                     .map_err(|_| WireError("malformed metadata"))?;
                 metadata.push(entry);
             }
-            (_, wire_type) => reader.skip(wire_type)?,
+            (field, wire_type) => reader.skip(field, wire_type)?,
         }
     }
     Ok(metadata)
@@ -219,6 +249,40 @@ mod tests {
 
     fn same_f64(a: f64, b: f64) -> bool {
         a.to_bits() == b.to_bits()
+    }
+
+    #[test]
+    fn groups_in_a_series_passed_on_as_it_came_are_skipped() {
+        // Series{labels: [{name: "a", <group 9 {field 1: 5}>, value: "b"}],
+        //        samples: [{value: 1.5, <group 7 {}>, timestamp: 3}]}
+        let group = |field: u8, body: &[u8]| {
+            let mut out = vec![(field << 3) | START_GROUP];
+            out.extend_from_slice(body);
+            out.push((field << 3) | END_GROUP);
+            out
+        };
+        let label = [
+            &[0x0a, 1, b'a'][..],
+            &group(9, &[0x08, 5]),
+            &[0x12, 1, b'b'],
+        ]
+        .concat();
+        let mut sample = vec![0x09];
+        sample.extend_from_slice(&1.5f64.to_le_bytes());
+        sample.extend(group(7, &[]));
+        sample.extend([0x10, 3]);
+        let mut series = vec![0x0a, label.len() as u8];
+        series.extend(&label);
+        series.extend([0x12, sample.len() as u8]);
+        series.extend(&sample);
+        let mut push = vec![0x0a, series.len() as u8];
+        push.extend(&series);
+        let (read, _) = read_all(&push).unwrap();
+        assert_eq!(read, PushRequest::decode(push.as_slice()).unwrap().series);
+        assert_eq!(read[0].samples[0].timestamp_ms, 3);
+
+        let unterminated = [&[0x0a, 3][..], &[(9 << 3) | START_GROUP, 0x08, 5]].concat();
+        assert!(read_all(&unterminated).is_err());
     }
 
     proptest! {

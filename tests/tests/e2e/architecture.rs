@@ -45,7 +45,12 @@ fn workspace_dependencies() -> BTreeMap<String, (bool, Vec<String>)> {
 fn components_and_the_host_never_depend_on_components_or_each_other() {
     let packages = workspace_dependencies();
     let is_component = |name: &str| packages.get(name).is_some_and(|(plugin, _)| *plugin);
-    for component in ["mimir-example-echo", "mimir-ingester", "mimir-distributor"] {
+    for component in [
+        "mimir-example-echo",
+        "mimir-ingester",
+        "mimir-distributor",
+        "mimir-querier",
+    ] {
         assert!(
             is_component(component),
             "{component} is a plugin: {packages:?}"

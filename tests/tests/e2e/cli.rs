@@ -209,7 +209,8 @@ fn help_lists_host_and_plugin_flags_and_version_prints_the_version() {
 fn the_committed_config_reference_matches_the_config_structs() {
     let plugins = PluginDir::examples()
         .with("mimir_distributor", "libmimir_distributor.so")
-        .with("mimir_ingester", "libmimir_ingester.so");
+        .with("mimir_ingester", "libmimir_ingester.so")
+        .with("mimir_querier", "libmimir_querier.so");
     let output = run_host(&[plugins.flag(), "-config.reference".to_string()], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let generated = stdout(&output);

@@ -9,4 +9,5 @@ mod loader;
 mod logs;
 mod panics;
 mod prometheus;
+mod read_path;
 mod write_path;

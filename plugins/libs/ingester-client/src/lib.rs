@@ -1,6 +1,6 @@
 //! mimir-ingester-client: what the components that talk to ingesters share with them: the
-//! `ingester` config section (a shared section: the distributor reads its ring settings, the querier
-//! will too) and a typed bus client for the ingester's methods. It links the SDK and protobuf types,
+//! `ingester` config section (a shared section: the distributor and the querier read its ring
+//! settings) and a typed bus client for the ingester's methods. It links the SDK and protobuf types,
 //! never the ingester itself.
 
 mod client;

@@ -87,8 +87,12 @@ pub struct NumberLiteral {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StringLiteral {
+    /// The value; bytes that are not valid UTF-8 (written as `\xc5` or octal escapes) read as U+FFFD.
     pub value: String,
     pub span: Span,
+    /// The literal's bytes as Go's `%q` prints them, when they are not valid UTF-8 (Prometheus keeps
+    /// such strings and refuses them where a label name is needed).
+    pub invalid_utf8: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

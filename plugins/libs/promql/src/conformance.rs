@@ -3,9 +3,12 @@
 //! range-mode cross-check, README §6 of `shared/promql-tests`). The `promql-conformance` binary prints
 //! its reports; a test keeps the per-file pass counts at or above a committed baseline.
 
+use std::sync::Arc;
+
+use crate::engine::histogram::{self, FloatHistogram};
 use crate::engine::{
-    Engine, EngineOptions, Labels, MemoryStorage, QueryError, QueryResult, STALE_NAN_BITS, Sample,
-    Value, is_stale_nan,
+    Engine, EngineOptions, HistogramSample, Labels, MemoryStorage, QueryError, QueryResult,
+    STALE_NAN_BITS, Sample, Value, is_stale_nan,
 };
 use crate::testscript::{
     AnnotationRule, Command, Eval, EvalKind, ExpectedResult, ExpectedSeries, Grid, MessageMatch,
@@ -48,6 +51,11 @@ pub fn run_script(text: &str) -> FileReport {
         match command {
             Command::Clear => storage.clear(),
             Command::Load(load) => {
+                if load.with_nhcb {
+                    for (labels, histograms) in classic_to_nhcb(&load.series) {
+                        storage.append_histograms(labels, histograms);
+                    }
+                }
                 for series in load.series {
                     let offsets = series.start_offsets_ms.as_deref().unwrap_or(&[]);
                     let samples = series.samples.iter().enumerate().filter_map(|(i, (t, v))| {
@@ -70,6 +78,27 @@ pub fn run_script(text: &str) -> FileReport {
                     });
                     storage
                         .append_with_start_timestamps(Labels::new(series.labels.clone()), samples);
+                    let histograms =
+                        series
+                            .samples
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, (t, v))| match v {
+                                SampleValue::Histogram(literal) => {
+                                    let st = offsets
+                                        .get(i)
+                                        .copied()
+                                        .flatten()
+                                        .map_or(0, |offset| t + offset);
+                                    literal.to_histogram().ok().map(|h| HistogramSample {
+                                        t: *t,
+                                        h: Arc::new(h),
+                                        st,
+                                    })
+                                }
+                                _ => None,
+                            });
+                    storage.append_histograms(Labels::new(series.labels.clone()), histograms);
                 }
             }
             Command::Eval(eval) => {
@@ -192,6 +221,14 @@ fn points_at(value: &Value, t: i64) -> Result<Value, String> {
                 labels: s.labels.clone(),
                 t,
                 v: sample.v,
+                h: None,
+            });
+        } else if let Some(sample) = s.histograms.iter().find(|p| p.t == t) {
+            out.push(crate::engine::VectorSample {
+                labels: s.labels.clone(),
+                t,
+                v: 0.0,
+                h: Some(sample.h.clone()),
             });
         }
     }
@@ -290,9 +327,15 @@ fn check_outcome(
             }
         }
         (ExpectedResult::Series(want), Value::Vector(got)) if grid.is_none() => {
-            let got: Vec<(Labels, Vec<Sample>)> = got
+            let got: Vec<(Labels, Vec<(i64, Got)>)> = got
                 .into_iter()
-                .map(|s| (s.labels, vec![Sample { t: s.t, v: s.v }]))
+                .map(|s| {
+                    let value = match s.h {
+                        Some(h) => Got::H(h),
+                        None => Got::F(s.v),
+                    };
+                    (s.labels, vec![(s.t, value)])
+                })
                 .collect();
             compare_series(want, &got, None, eval.expectation.ordered)
         }
@@ -300,8 +343,19 @@ fn check_outcome(
             if got.windows(2).any(|w| w[0].labels > w[1].labels) {
                 return Err("the matrix is not sorted by labels".to_string());
             }
-            let got: Vec<(Labels, Vec<Sample>)> =
-                got.into_iter().map(|s| (s.labels, s.samples)).collect();
+            let got: Vec<(Labels, Vec<(i64, Got)>)> = got
+                .into_iter()
+                .map(|s| {
+                    let mut points: Vec<(i64, Got)> = s
+                        .samples
+                        .iter()
+                        .map(|p| (p.t, Got::F(p.v)))
+                        .chain(s.histograms.iter().map(|p| (p.t, Got::H(p.h.clone()))))
+                        .collect();
+                    points.sort_by_key(|(t, _)| *t);
+                    (s.labels, points)
+                })
+                .collect();
             compare_series(want, &got, grid, false)
         }
         (want, got) => Err(format!(
@@ -317,9 +371,16 @@ fn check_outcome(
     }
 }
 
+/// An actual point.
+#[derive(Debug)]
+enum Got {
+    F(f64),
+    H(Arc<FloatHistogram>),
+}
+
 fn compare_series(
     want: &[ExpectedSeries],
-    got: &[(Labels, Vec<Sample>)],
+    got: &[(Labels, Vec<(i64, Got)>)],
     grid: Option<Grid>,
     ordered: bool,
 ) -> Result<(), String> {
@@ -344,55 +405,48 @@ fn compare_series(
                 pos + 1
             ));
         }
-        let samples = &got[found].1;
-        let expected: Vec<(Option<i64>, f64, bool)> = w
+        let points = &got[found].1;
+        let expected: Vec<(Option<i64>, &SampleValue)> = w
             .values
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| {
-                let t = grid.map(|g| g.timestamp_ms(i));
-                match v {
-                    SampleValue::Float(f) => Some((t, *f, false)),
-                    SampleValue::Stale => Some((t, f64::NAN, true)),
-                    SampleValue::Omitted => None,
-                    SampleValue::Histogram(_) => Some((t, f64::NAN, false)),
-                }
-            })
+            .filter(|(_, v)| !matches!(v, SampleValue::Omitted))
+            .map(|(i, v)| (grid.map(|g| g.timestamp_ms(i)), v))
             .collect();
-        if w.values
-            .iter()
-            .any(|v| matches!(v, SampleValue::Histogram(_)))
-        {
+        if expected.len() != points.len() {
             return Err(format!(
-                "series {labels}: native histograms are not supported"
-            ));
-        }
-        if expected.len() != samples.len() {
-            return Err(format!(
-                "series {labels}: expected {} points, got {}: {:?}",
+                "series {labels}: expected {} points, got {}: {points:?}",
                 expected.len(),
-                samples.len(),
-                samples.iter().map(|s| (s.t, s.v)).collect::<Vec<_>>()
+                points.len(),
             ));
         }
-        for ((t, v, stale), s) in expected.iter().zip(samples) {
+        for ((t, want), (got_t, got)) in expected.iter().zip(points) {
             if let Some(t) = t
-                && *t != s.t
+                && t != got_t
             {
                 return Err(format!(
-                    "series {labels}: expected a point at {t}, got {}",
-                    s.t
+                    "series {labels}: expected a point at {t}, got {got_t}"
                 ));
             }
-            let ok = if *stale {
-                is_stale_nan(s.v)
-            } else {
-                float_eq(*v, s.v)
+            let ok = match (want, got) {
+                (SampleValue::Stale, Got::F(v)) => is_stale_nan(*v),
+                (SampleValue::Float(want), Got::F(v)) => float_eq(*want, *v),
+                (SampleValue::Histogram(literal), Got::H(h)) => {
+                    let expected = literal
+                        .to_histogram()
+                        .map_err(|err| format!("series {labels}: bad histogram literal: {err}"))?;
+                    let hint = literal.base.contains("counter_reset_hint")
+                        || literal
+                            .step
+                            .as_ref()
+                            .is_some_and(|(_, s)| s.contains("counter_reset_hint"));
+                    histogram::harness_equal(&expected, h, hint)
+                }
+                _ => false,
             };
             if !ok {
                 return Err(format!(
-                    "series {labels}: at {}: expected {v}, got {}",
-                    s.t, s.v
+                    "series {labels}: at {got_t}: expected {want:?}, got {got:?}"
                 ));
             }
         }
@@ -416,4 +470,100 @@ pub fn float_eq(a: f64, b: f64) -> bool {
         return diff < 1e-6 * f64::MIN_POSITIVE;
     }
     diff / (a.abs() + b.abs()).min(f64::MAX) < 1e-6
+}
+
+/// `load_with_nhcb`: every classic histogram family (`X_bucket{le}`, `X_count`, `X_sum`) as native
+/// histograms with custom buckets named `X`, at every timestamp where the buckets have values.
+fn classic_to_nhcb(
+    series: &[crate::testscript::LoadSeries],
+) -> Vec<(Labels, Vec<HistogramSample>)> {
+    use std::collections::BTreeMap;
+    #[derive(Default)]
+    struct Family {
+        /// Per timestamp: (le, cumulative count).
+        buckets: BTreeMap<i64, Vec<(f64, f64)>>,
+        count: BTreeMap<i64, f64>,
+        sum: BTreeMap<i64, f64>,
+    }
+    let mut families: BTreeMap<Labels, Family> = BTreeMap::new();
+    for s in series {
+        let labels = Labels::new(s.labels.clone());
+        let Some(name) = labels.metric_name() else {
+            continue;
+        };
+        let (base, kind) = if let Some(base) = name.strip_suffix("_bucket") {
+            (base, 0)
+        } else if let Some(base) = name.strip_suffix("_count") {
+            (base, 1)
+        } else if let Some(base) = name.strip_suffix("_sum") {
+            (base, 2)
+        } else {
+            continue;
+        };
+        let mut key = labels.clone();
+        key.set(crate::engine::METRIC_NAME, base);
+        let le = key.get("le").to_string();
+        key.remove("le");
+        let bound = match (kind, le.as_str()) {
+            (0, "+Inf") => f64::INFINITY,
+            (0, le) => match le.parse::<f64>() {
+                Ok(b) if !b.is_nan() => b,
+                _ => continue,
+            },
+            _ => 0.0,
+        };
+        let family = families.entry(key).or_default();
+        for (t, v) in &s.samples {
+            let SampleValue::Float(v) = v else { continue };
+            match kind {
+                0 => family.buckets.entry(*t).or_default().push((bound, *v)),
+                1 => {
+                    family.count.insert(*t, *v);
+                }
+                _ => {
+                    family.sum.insert(*t, *v);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (labels, family) in families {
+        let mut histograms = Vec::new();
+        for (t, mut buckets) in family.buckets {
+            buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let custom_values: Vec<f64> = buckets
+                .iter()
+                .map(|b| b.0)
+                .filter(|b| b.is_finite())
+                .collect();
+            let mut previous = 0.0;
+            let mut counts = Vec::with_capacity(buckets.len());
+            for (_, cumulative) in &buckets {
+                counts.push(cumulative - previous);
+                previous = *cumulative;
+            }
+            let total = family.count.get(&t).copied().unwrap_or(previous);
+            let h = FloatHistogram {
+                schema: crate::engine::histogram::CUSTOM_BUCKETS_SCHEMA,
+                count: total,
+                sum: family.sum.get(&t).copied().unwrap_or(0.0),
+                positive_spans: vec![crate::engine::histogram::Span::new(
+                    0,
+                    u32::try_from(counts.len()).unwrap_or(u32::MAX),
+                )],
+                positive_buckets: counts,
+                custom_values,
+                ..FloatHistogram::default()
+            };
+            histograms.push(HistogramSample {
+                t,
+                h: Arc::new(h),
+                st: 0,
+            });
+        }
+        if !histograms.is_empty() {
+            out.push((labels, histograms));
+        }
+    }
+    out
 }

@@ -239,7 +239,10 @@ impl Display for Expr {
                 }
             }
             Self::Number(n) => f.write_str(&format_float(n.value)),
-            Self::String(s) => f.write_str(&go_quote(&s.value)),
+            Self::String(s) => match &s.invalid_utf8 {
+                Some(quoted) => f.write_str(quoted),
+                None => f.write_str(&go_quote(&s.value)),
+            },
             Self::VectorSelector(vs) => write!(f, "{vs}"),
             Self::MatrixSelector(ms) => {
                 let bare = VectorSelector {

@@ -10,9 +10,10 @@
 //! querier's merge relies on). Paging uses the last label set returned as the cursor, so a cursor
 //! stays valid when series are created or truncated between pages.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
-use crate::u64hash::U64Hash;
+use crate::u64hash::{RefHash, U64Hash};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
@@ -22,9 +23,17 @@ use crate::labels::{Interner, Labels};
 use crate::matcher::Matcher;
 use crate::postings::{Postings, SeriesRef};
 use crate::series::{AppendOutcome, MemSeries};
+use crate::series_key::{SeriesKey, index_hash, index_hash_of};
 
 /// Number of series shards; a power of two.
-pub const STRIPES: usize = 128;
+pub const STRIPES: usize = 1 << STRIPE_BITS;
+
+/// Series looked up together by [`Head::series_refs_for_pairs`]: enough for their cache misses to
+/// overlap, few enough for what they load to stay cached between passes.
+const LOOKUP_BATCH: usize = 32;
+
+/// The low bits of a ref that choose its stripe.
+const STRIPE_BITS: u32 = 7;
 
 /// Per-tenant head settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -75,10 +84,12 @@ pub struct SelectPage {
 
 #[derive(Debug, Default)]
 struct Index {
-    refs: HashMap<Labels, SeriesRef>,
+    /// [`index_hash`] → the first series with that hash and its key, so that finding a
+    /// series from borrowed label pairs touches one table entry and one key.
+    by_hash: HashMap<u64, (SeriesRef, SeriesKey), U64Hash>,
+    /// Further series whose hash equals that of the entry in `by_hash` (rare).
+    collisions: HashMap<u64, Vec<(SeriesRef, SeriesKey)>, U64Hash>,
     labels: HashMap<SeriesRef, Labels, U64Hash>,
-    /// `Labels::stable_hash` → refs, to find a series from borrowed label pairs.
-    by_hash: HashMap<u64, Vec<SeriesRef>, U64Hash>,
     postings: Postings,
     interner: Interner,
     /// The ref the next created series gets.
@@ -86,13 +97,41 @@ struct Index {
 }
 
 impl Index {
+    /// The ref of the series with hash `hash` whose key satisfies `same`.
+    fn find(&self, hash: u64, same: impl Fn(&SeriesKey) -> bool) -> Option<SeriesRef> {
+        let (first_ref, first_key) = self.by_hash.get(&hash)?;
+        if same(first_key) {
+            return Some(*first_ref);
+        }
+        self.collisions
+            .get(&hash)?
+            .iter()
+            .find(|(_, key)| same(key))
+            .map(|(series_ref, _)| *series_ref)
+    }
+
+    fn ref_of(&self, labels: &Labels) -> Option<SeriesRef> {
+        self.find(index_hash_of(labels), |key| key.matches(labels))
+    }
+
     fn insert(&mut self, series_ref: SeriesRef, labels: &Labels) -> Labels {
+        self.insert_hashed(series_ref, labels, index_hash_of(labels))
+    }
+
+    /// [`Index::insert`] with the labels' hash given (tests force collisions with it).
+    fn insert_hashed(&mut self, series_ref: SeriesRef, labels: &Labels, hash: u64) -> Labels {
         let shared = self.interner.intern_labels(labels);
-        self.refs.insert(shared.clone(), series_ref);
-        self.by_hash
-            .entry(shared.stable_hash())
-            .or_default()
-            .push(series_ref);
+        let key = SeriesKey::of(labels);
+        match self.by_hash.entry(hash) {
+            Entry::Vacant(slot) => {
+                slot.insert((series_ref, key));
+            }
+            Entry::Occupied(_) => self
+                .collisions
+                .entry(hash)
+                .or_default()
+                .push((series_ref, key)),
+        }
         self.labels.insert(series_ref, shared.clone());
         self.postings.add(series_ref, &shared);
         self.next_ref = self.next_ref.max(series_ref.saturating_add(1));
@@ -101,15 +140,32 @@ impl Index {
 
     fn remove(&mut self, series_ref: SeriesRef) {
         if let Some(labels) = self.labels.remove(&series_ref) {
-            self.refs.remove(&labels);
-            let hash = labels.stable_hash();
-            if let Some(refs) = self.by_hash.get_mut(&hash) {
-                refs.retain(|r| *r != series_ref);
-                if refs.is_empty() {
-                    self.by_hash.remove(&hash);
-                }
-            }
+            self.remove_hashed(series_ref, index_hash_of(&labels));
             self.postings.remove(series_ref, &labels);
+        }
+    }
+
+    /// Takes `series_ref` out of the hash tables under `hash`.
+    fn remove_hashed(&mut self, series_ref: SeriesRef, hash: u64) {
+        let first_is_it = self
+            .by_hash
+            .get(&hash)
+            .is_some_and(|(first, _)| *first == series_ref);
+        let Entry::Occupied(mut others) = self.collisions.entry(hash) else {
+            if first_is_it {
+                self.by_hash.remove(&hash);
+            }
+            return;
+        };
+        if first_is_it {
+            // Promote a colliding series into the main table.
+            let promoted = others.get_mut().swap_remove(0);
+            self.by_hash.insert(hash, promoted);
+        } else {
+            others.get_mut().retain(|(other, _)| *other != series_ref);
+        }
+        if others.get().is_empty() {
+            others.remove();
         }
     }
 
@@ -123,7 +179,7 @@ impl Index {
     }
 }
 
-type Stripe = RwLock<HashMap<SeriesRef, MemSeries, U64Hash>>;
+type Stripe = RwLock<HashMap<SeriesRef, MemSeries, RefHash<STRIPE_BITS>>>;
 
 /// The in-memory TSDB head of one tenant. `Send + Sync`; every method takes `&self`.
 #[derive(Debug)]
@@ -169,19 +225,20 @@ impl Head {
     /// Label strings are interned. Fails with [`AppendError::MaxSeries`] when creating it would
     /// exceed `max_series`. Write the WAL series record with the ref before appending samples.
     pub fn get_or_create_series(&self, labels: Labels) -> Result<(SeriesRef, bool), AppendError> {
-        if let Some(series_ref) = self.index.read().refs.get(&labels) {
-            return Ok((*series_ref, false));
+        let hash = index_hash_of(&labels);
+        if let Some(series_ref) = self.index.read().find(hash, |key| key.matches(&labels)) {
+            return Ok((series_ref, false));
         }
         let mut index = self.index.write();
-        if let Some(series_ref) = index.refs.get(&labels) {
-            return Ok((*series_ref, false));
+        if let Some(series_ref) = index.find(hash, |key| key.matches(&labels)) {
+            return Ok((series_ref, false));
         }
         let limit = self.config.max_series;
-        if limit > 0 && index.refs.len() >= limit {
+        if limit > 0 && index.labels.len() >= limit {
             return Err(AppendError::MaxSeries { limit });
         }
         let series_ref = index.next_ref;
-        let shared = index.insert(series_ref, &labels);
+        let shared = index.insert_hashed(series_ref, &labels, hash);
         self.stripe(series_ref)
             .write()
             .insert(series_ref, MemSeries::new(shared));
@@ -190,7 +247,7 @@ impl Head {
 
     /// The ref of an existing series.
     pub fn series_ref(&self, labels: &Labels) -> Option<SeriesRef> {
-        self.index.read().refs.get(labels).copied()
+        self.index.read().ref_of(labels)
     }
 
     /// The ref of the series with exactly these label pairs (sorted by name, no empty value),
@@ -199,19 +256,49 @@ impl Head {
         &self,
         pairs: &[(N, V)],
     ) -> Option<SeriesRef> {
-        let hash =
-            Labels::stable_hash_of_pairs(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
-        let index = self.index.read();
-        let candidates = index.by_hash.get(&hash)?;
-        candidates.iter().copied().find(|series_ref| {
-            index.labels.get(series_ref).is_some_and(|labels| {
-                labels.len() == pairs.len()
-                    && labels.iter().zip(pairs).all(|(label, (name, value))| {
-                        label.name.as_bytes() == name.as_ref()
-                            && label.value.as_bytes() == value.as_ref()
-                    })
+        let hash = index_hash(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
+        self.index.read().find(hash, |key| key.matches_pairs(pairs))
+    }
+
+    /// [`Head::series_ref_for_pairs`] for many series at once, in order, into `refs`. The index
+    /// lock is taken once and the lookups run, [`LOOKUP_BATCH`] series at a time, in passes
+    /// (table entries, then keys) whose memory loads do not wait on one another, so the cache
+    /// misses of different series overlap instead of adding up, and each pass finds what the
+    /// previous one loaded still cached.
+    pub fn series_refs_for_pairs<'s, N, V>(
+        &self,
+        series: impl Iterator<Item = &'s [(N, V)]>,
+        refs: &mut Vec<Option<SeriesRef>>,
+    ) where
+        N: AsRef<[u8]> + 's,
+        V: AsRef<[u8]> + 's,
+    {
+        let hashed: Vec<(&[(N, V)], u64)> = series
+            .map(|pairs| {
+                let hash = index_hash(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
+                (pairs, hash)
             })
-        })
+            .collect();
+        refs.clear();
+        let index = self.index.read();
+        let mut firsts: Vec<Option<&(SeriesRef, SeriesKey)>> = Vec::with_capacity(LOOKUP_BATCH);
+        for batch in hashed.chunks(LOOKUP_BATCH) {
+            firsts.clear();
+            firsts.extend(batch.iter().map(|(_, hash)| index.by_hash.get(hash)));
+            for ((pairs, hash), first) in batch.iter().zip(&firsts) {
+                let found = match first {
+                    None => None,
+                    Some((series_ref, key)) if key.matches_pairs(pairs) => Some(*series_ref),
+                    Some(_) => index.collisions.get(hash).and_then(|others| {
+                        others
+                            .iter()
+                            .find(|(_, key)| key.matches_pairs(pairs))
+                            .map(|(series_ref, _)| *series_ref)
+                    }),
+                };
+                refs.push(found);
+            }
+        }
     }
 
     /// The labels of an existing series.
@@ -239,6 +326,75 @@ impl Head {
         };
         self.note_appended(outcome, t, t);
         Ok(outcome)
+    }
+
+    /// Appends `samples` as calling [`Head::append`] for each in order would, with the results in
+    /// `outcomes` (same order).
+    ///
+    /// Without an out-of-order window a sample's outcome depends only on its own series, so the
+    /// samples are applied stripe by stripe, in order within each: every stripe is locked once and
+    /// the series lookups of one stripe overlap their cache misses. With a window the outcome
+    /// depends on the head's newest sample, so they are applied one by one.
+    pub fn append_many(
+        &self,
+        samples: &[(SeriesRef, i64, f64)],
+        outcomes: &mut Vec<Result<AppendOutcome, AppendError>>,
+    ) {
+        outcomes.clear();
+        let window = self.config.out_of_order_time_window_ms;
+        if window > 0 {
+            outcomes.extend(samples.iter().map(|(r, t, v)| self.append(*r, *t, *v)));
+            return;
+        }
+        let stripe_of = |series_ref: SeriesRef| (series_ref as usize) & (STRIPES - 1);
+        // A counting sort of the sample positions by stripe, stable.
+        let mut starts = [0usize; STRIPES + 1];
+        for (series_ref, _, _) in samples {
+            starts[stripe_of(*series_ref) + 1] += 1;
+        }
+        for stripe in 0..STRIPES {
+            starts[stripe + 1] += starts[stripe];
+        }
+        let mut next = starts;
+        let mut by_stripe = vec![0usize; samples.len()];
+        for (position, (series_ref, _, _)) in samples.iter().enumerate() {
+            let slot = &mut next[stripe_of(*series_ref)];
+            by_stripe[*slot] = position;
+            *slot += 1;
+        }
+        outcomes.resize_with(samples.len(), || Ok(AppendOutcome::Duplicate));
+        let head_max_t = self.max_time.load(Ordering::Acquire);
+        let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+        for stripe in 0..STRIPES {
+            let positions = &by_stripe[starts[stripe]..starts[stripe + 1]];
+            if positions.is_empty() {
+                continue;
+            }
+            let mut series = self.stripes[stripe].write();
+            // Read every series of the stripe first: these loads do not depend on one another,
+            // so their cache misses overlap, and the appends below find the series cached.
+            for &position in positions {
+                std::hint::black_box(series.get(&samples[position].0).map(MemSeries::max_t));
+            }
+            for &position in positions {
+                let (series_ref, t, v) = samples[position];
+                let outcome = match series.get_mut(&series_ref) {
+                    Some(one) => one.append(t, v, head_max_t, window),
+                    None => Err(AppendError::UnknownSeries { series_ref }),
+                };
+                if matches!(
+                    outcome,
+                    Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder)
+                ) {
+                    min_t = min_t.min(t);
+                    max_t = max_t.max(t);
+                }
+                outcomes[position] = outcome;
+            }
+        }
+        if min_t <= max_t {
+            self.note_appended(AppendOutcome::InOrder, min_t, max_t);
+        }
     }
 
     /// Creates the series if needed and appends `samples` in the given order under one lock.
@@ -296,8 +452,13 @@ impl Head {
         if outcome == AppendOutcome::Duplicate {
             return;
         }
-        self.min_time.fetch_min(min_t, Ordering::AcqRel);
-        self.max_time.fetch_max(max_t, Ordering::AcqRel);
+        // Most appends move neither bound: read before writing the shared cache line.
+        if min_t < self.min_time.load(Ordering::Acquire) {
+            self.min_time.fetch_min(min_t, Ordering::AcqRel);
+        }
+        if max_t > self.max_time.load(Ordering::Acquire) {
+            self.max_time.fetch_max(max_t, Ordering::AcqRel);
+        }
     }
 
     /// One page of the series matching `matchers` with samples in `mint..=maxt` (inclusive).
@@ -382,7 +543,7 @@ impl Head {
 
     /// Number of series held.
     pub fn num_series(&self) -> usize {
-        self.index.read().refs.len()
+        self.index.read().labels.len()
     }
 
     /// The oldest sample timestamp held, `None` when the head has no samples.
@@ -475,10 +636,10 @@ impl Head {
                 requested: labels,
             });
         }
-        if let Some(existing_ref) = index.refs.get(&labels) {
+        if let Some(existing_ref) = index.ref_of(&labels) {
             return Err(TsdbError::LabelsConflict {
                 labels,
-                existing_ref: *existing_ref,
+                existing_ref,
                 requested_ref: series_ref,
             });
         }

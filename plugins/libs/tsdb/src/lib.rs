@@ -29,6 +29,7 @@ pub mod labels;
 pub mod matcher;
 pub mod postings;
 mod series;
+mod series_key;
 mod u64hash;
 
 pub use chunk::{SAMPLES_PER_CHUNK, STALE_NAN_BITS, XorChunk, XorIter};

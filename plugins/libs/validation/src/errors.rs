@@ -248,15 +248,39 @@ fn flag_list(flags: &[&str]) -> String {
     }
 }
 
+/// A label as name and value bytes, whichever way the caller holds it.
+pub(crate) trait LabelBytes {
+    fn name(&self) -> &[u8];
+    fn value(&self) -> &[u8];
+}
+
+impl LabelBytes for Label {
+    fn name(&self) -> &[u8] {
+        &self.name
+    }
+
+    fn value(&self) -> &[u8] {
+        &self.value
+    }
+}
+
+impl LabelBytes for (&[u8], &[u8]) {
+    fn name(&self) -> &[u8] {
+        self.0
+    }
+
+    fn value(&self) -> &[u8] {
+        self.1
+    }
+}
+
 /// Mimir's `FromLabelAdaptersToString`: the first `__name__` value, then the other labels as
 /// `{name="quoted value", ...}` in their current order, or `{}` when there is nothing at all.
-pub(crate) fn format_series(labels: &[Label]) -> Vec<u8> {
+pub(crate) fn format_series<L: LabelBytes>(labels: &[L]) -> Vec<u8> {
     let mut out = Vec::new();
-    let metric_index = labels
-        .iter()
-        .position(|label| label.name[..] == b"__name__"[..]);
+    let metric_index = labels.iter().position(|label| label.name() == b"__name__");
     if let Some(index) = metric_index {
-        out.extend_from_slice(&labels[index].value);
+        out.extend_from_slice(labels[index].value());
     }
     let mut count = 0;
     for (index, label) in labels.iter().enumerate() {
@@ -264,9 +288,9 @@ pub(crate) fn format_series(labels: &[Label]) -> Vec<u8> {
             continue;
         }
         out.extend_from_slice(if count == 0 { b"{" } else { b", " });
-        out.extend_from_slice(&label.name);
+        out.extend_from_slice(label.name());
         out.push(b'=');
-        gofmt::quote_into(&label.value, &mut out);
+        gofmt::quote_into(label.value(), &mut out);
         count += 1;
     }
     if count > 0 {
@@ -325,6 +349,6 @@ mod tests {
             format_series(&[Label::new("job", "j")]),
             br#"{job="j"}"#.to_vec()
         );
-        assert_eq!(format_series(&[]), b"{}".to_vec());
+        assert_eq!(format_series::<Label>(&[]), b"{}".to_vec());
     }
 }

@@ -12,12 +12,14 @@
 //! The push path, in Mimir's order:
 //!
 //! 1. [`tenant_from_org_id`] on `X-Scope-OrgID` (401 when missing).
-//! 2. [`decode_write_request`] with `-distributor.max-recv-msg-size` (400 on any failure).
-//! 3. [`validate_request`] with [`Overrides::for_tenant`].
+//! 2. [`decompress_write_request`] with `-distributor.max-recv-msg-size` (400 on any failure).
+//! 3. [`validate_write_request`] with [`Overrides::for_tenant`] (400 when the buffer is not a
+//!    `WriteRequest`). [`decode_write_request`] and [`validate_request`] do the same through
+//!    decoded structs.
 //! 4. If nothing valid is left, answer the first error (400), or 200 when there was no error.
-//! 5. [`RateLimiter::check_ingestion`] with [`ValidatedRequest::ingestion_items`] (429).
+//! 5. [`RateLimiter::check_ingestion`] with [`Validated::ingestion_items`] (429).
 //! 6. Push the series; if that fails, that error wins; otherwise answer 400 with
-//!    [`ValidatedRequest::first_error`] when there is one, else 200.
+//!    [`Validated::first_error`] when there is one, else 200.
 
 mod duration;
 mod errors;
@@ -30,6 +32,7 @@ mod remote_write;
 mod sections;
 mod tenant;
 mod validate;
+mod wire;
 
 pub use duration::{PromDuration, parse_duration};
 pub use errors::{
@@ -41,11 +44,14 @@ pub use overrides::Overrides;
 pub use rate::{RateLimiter, ingestion_burst_size_limited, ingestion_rate_limited};
 pub use remote_write::{
     DEFAULT_MAX_RECV_MSG_SIZE, Exemplar, Label, MetricMetadata, MetricType, Sample, TimeSeries,
-    WriteRequest, decode_write_request, encode_write_request,
+    WriteRequest, decode_write_request, decompress_write_request, encode_write_request,
 };
 pub use sections::{AuthConfig, RuntimeConfigSection};
 pub use tenant::{
     ANONYMOUS_TENANT, MAX_TENANT_ID_LENGTH, ORG_ID_HEADER, RESERVED_TENANT_ID, tenant_from_org_id,
     validate_tenant_id,
 };
-pub use validate::{ValidSeries, ValidatedRequest, validate_request};
+pub use validate::{
+    ValidSeries, ValidSeriesView, Validated, ValidatedRequest, validate_request,
+    validate_write_request,
+};

@@ -155,17 +155,42 @@ impl NameValidationScheme {
     }
 }
 
+/// Per byte: may start a legacy name.
+const FIRST: u8 = 1;
+/// Per byte: may follow in a legacy name.
+const NEXT: u8 = 2;
+/// Per byte: a colon (metric names only, anywhere).
+const COLON: u8 = 4;
+
+/// What each byte may be in a legacy name (a table: names are checked for every label of every
+/// series).
+static LEGACY_NAME_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let c = byte as u8;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            table[byte] = FIRST | NEXT;
+        } else if c.is_ascii_digit() {
+            table[byte] = NEXT;
+        } else if c == b':' {
+            table[byte] = COLON;
+        }
+        byte += 1;
+    }
+    table
+};
+
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, with `:` allowed anywhere for metric names.
 fn is_legacy_name(name: &[u8], allow_colon: bool) -> bool {
     let Some((first, rest)) = name.split_first() else {
         return false;
     };
-    let allowed =
-        |byte: u8| byte.is_ascii_alphabetic() || byte == b'_' || (allow_colon && byte == b':');
-    allowed(*first)
+    let colon = if allow_colon { COLON } else { 0 };
+    LEGACY_NAME_BYTES[usize::from(*first)] & (FIRST | colon) != 0
         && rest
             .iter()
-            .all(|byte| allowed(*byte) || byte.is_ascii_digit())
+            .all(|byte| LEGACY_NAME_BYTES[usize::from(*byte)] & (NEXT | colon) != 0)
 }
 
 #[cfg(test)]
@@ -233,6 +258,32 @@ name_validation_scheme: legacy
         ] {
             assert!(schema.contains(key), "{key} missing from {schema}");
         }
+    }
+
+    #[test]
+    fn the_legacy_name_table_matches_the_character_classes() {
+        let reference = |name: &[u8], allow_colon: bool| {
+            let allowed = |byte: u8| {
+                byte.is_ascii_alphabetic() || byte == b'_' || (allow_colon && byte == b':')
+            };
+            name.split_first().is_some_and(|(first, rest)| {
+                allowed(*first) && rest.iter().all(|b| allowed(*b) || b.is_ascii_digit())
+            })
+        };
+        for a in 0..=255u8 {
+            for b in [b'a', b'Z', b'0', b':', b'_', b'-', b'.', 0x80, 0xff] {
+                for name in [&[a][..], &[a, b][..], &[b, a][..], &[b, b, a][..]] {
+                    for colon in [false, true] {
+                        assert_eq!(
+                            is_legacy_name(name, colon),
+                            reference(name, colon),
+                            "{name:?} {colon}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(!is_legacy_name(b"", true));
     }
 
     #[test]

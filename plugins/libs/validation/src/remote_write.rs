@@ -115,6 +115,18 @@ pub enum MetricType {
 /// allocates its decompressed size. Every error is an HTTP 400, as in Mimir's remote-write
 /// handler (Mimir's OTLP handler answers 413 for the size limit; remote write does not).
 pub fn decode_write_request(body: &[u8], max_size: usize) -> Result<WriteRequest, ValidationError> {
+    let decompressed = decompress_write_request(body, max_size)?;
+    // Decoding from `Bytes` makes every label a slice of one buffer: no allocation per label.
+    WriteRequest::decode(bytes::Bytes::from(decompressed)).map_err(|error| ValidationError {
+        id: ids::INVALID_PROTOBUF,
+        status: STATUS_BAD_REQUEST,
+        message: error.to_string(),
+    })
+}
+
+/// The snappy half of [`decode_write_request`], with its size limit and errors: the protobuf
+/// bytes of the request, for [`validate_write_request`](crate::validate_write_request).
+pub fn decompress_write_request(body: &[u8], max_size: usize) -> Result<Vec<u8>, ValidationError> {
     if body.len() > max_size {
         return Err(message_too_large(body.len(), "compressed", max_size));
     }
@@ -132,12 +144,7 @@ pub fn decode_write_request(body: &[u8], max_size: usize) -> Result<WriteRequest
         .decompress(body, &mut decompressed)
         .map_err(|error| invalid_snappy("decompress snappy", &error))?;
     decompressed.truncate(written);
-    // Decoding from `Bytes` makes every label a slice of one buffer: no allocation per label.
-    WriteRequest::decode(bytes::Bytes::from(decompressed)).map_err(|error| ValidationError {
-        id: ids::INVALID_PROTOBUF,
-        status: STATUS_BAD_REQUEST,
-        message: error.to_string(),
-    })
+    Ok(decompressed)
 }
 
 /// Encodes a request the way Prometheus sends it: protobuf, then snappy block format. Used by

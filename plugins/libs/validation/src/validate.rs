@@ -18,20 +18,28 @@
 //! rest is ingested, or without ingesting anything when nothing valid is left.
 //! Exemplars are dropped (Mimir's default `max_global_exemplars_per_user: 0` drops them too) and
 //! native histograms are counted but not ingested yet.
+//!
+//! [`validate_write_request`] works on the decompressed request buffer through the zero-copy
+//! reader (`wire.rs`) and returns a [`Validated`] batch that borrows from it: no allocation per
+//! series or label. [`validate_request`] takes an already decoded [`WriteRequest`] and returns
+//! an owned [`ValidatedRequest`]; it runs the same code.
 
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use prost::Message as _;
 
 use crate::errors::{Message, STATUS_BAD_REQUEST, ValidationError, flags, format_series, ids};
 use crate::gofmt;
 use crate::limits::{Limits, METRIC_NAME_LABEL};
 use crate::metadata;
-use crate::remote_write::{Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
+use crate::remote_write::{MetricMetadata, WriteRequest};
+use crate::wire::{self, SeriesView};
 
 #[cfg(test)]
 mod tests;
 
-/// A series that passed validation.
+/// A series that passed validation, owned (see [`ValidatedRequest`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValidSeries {
     /// Labels sorted by name, none with an empty value, names unique; valid UTF-8 (slices of the
@@ -41,7 +49,7 @@ pub struct ValidSeries {
     pub samples: Vec<(i64, f64)>,
 }
 
-/// The outcome of validating one request.
+/// The outcome of validating one decoded request (see [`validate_request`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ValidatedRequest {
     /// Series to store (series without samples are left out).
@@ -84,82 +92,221 @@ impl ValidatedRequest {
     }
 }
 
-/// Validates `request` for a tenant with `limits`, at wall-clock time `now`.
-pub fn validate_request(
+/// A series that passed validation, borrowed from a [`Validated`] batch and its request buffer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ValidSeriesView<'v, 'a> {
+    /// Labels sorted by name, none with an empty value, names unique; valid UTF-8.
+    pub labels: &'v [(&'a [u8], &'a [u8])],
+    /// `(timestamp in ms, value)` in request order, timestamps unique.
+    pub samples: &'v [(i64, f64)],
+    /// The series' encoded `prometheus.TimeSeries` message when it holds exactly `labels` and
+    /// `samples`, in this order, and nothing else (no exemplar, histogram or unknown field), so
+    /// that it can be passed on as it came.
+    pub encoded: Option<&'a [u8]>,
+}
+
+/// Where one valid series' labels and samples sit in a [`Validated`] batch.
+#[derive(Clone, Copy, Debug)]
+struct Span<'a> {
+    labels: (usize, usize),
+    samples: (usize, usize),
+    encoded: Option<&'a [u8]>,
+}
+
+/// The outcome of validating one request buffer (see [`validate_write_request`]): the valid
+/// series borrow their labels from the buffer and share two flat vectors.
+#[derive(Clone, Debug, Default)]
+pub struct Validated<'a> {
+    labels: Vec<(&'a [u8], &'a [u8])>,
+    samples: Vec<(i64, f64)>,
+    spans: Vec<Span<'a>>,
+    /// Metadata to store, HELP truncated.
+    pub metadata: Vec<MetricMetadata>,
+    /// One error per rejected series or metadata entry, series first, each in request order.
+    pub errors: Vec<ValidationError>,
+    /// Samples of rejected series and of series left without labels.
+    pub dropped_samples: usize,
+    /// Samples dropped because their series already had a sample at that timestamp.
+    pub deduplicated_samples: usize,
+    /// Exemplars received (all dropped: exemplar ingestion is not enabled).
+    pub dropped_exemplars: usize,
+    /// Native histogram samples received (not ingested).
+    pub ignored_histograms: usize,
+}
+
+impl<'a> Validated<'a> {
+    /// Number of series to store (series without samples are left out).
+    pub fn series_count(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The series to store, in request order.
+    pub fn series(&self) -> impl ExactSizeIterator<Item = ValidSeriesView<'_, 'a>> + '_ {
+        self.spans.iter().map(|span| ValidSeriesView {
+            labels: &self.labels[span.labels.0..span.labels.1],
+            samples: &self.samples[span.samples.0..span.samples.1],
+            encoded: span.encoded,
+        })
+    }
+
+    /// The error the HTTP response must carry when nothing worse happens (status 400).
+    pub fn first_error(&self) -> Option<&ValidationError> {
+        self.errors.first()
+    }
+
+    /// Samples accepted across all series.
+    pub fn accepted_samples(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// What the ingestion rate limiter is charged: samples + exemplars + metadata accepted.
+    pub fn ingestion_items(&self) -> usize {
+        self.accepted_samples() + self.metadata.len()
+    }
+
+    /// Whether there is nothing to store.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty() && self.metadata.is_empty()
+    }
+
+    /// The owned form, label bytes sliced from `buffer` (the buffer this batch was read from).
+    fn to_owned_request(&self, buffer: &bytes::Bytes) -> ValidatedRequest {
+        ValidatedRequest {
+            series: self
+                .series()
+                .map(|series| ValidSeries {
+                    labels: series
+                        .labels
+                        .iter()
+                        .map(|(name, value)| (buffer.slice_ref(name), buffer.slice_ref(value)))
+                        .collect(),
+                    samples: series.samples.to_vec(),
+                })
+                .collect(),
+            metadata: self.metadata.clone(),
+            errors: self.errors.clone(),
+            dropped_samples: self.dropped_samples,
+            deduplicated_samples: self.deduplicated_samples,
+            dropped_exemplars: self.dropped_exemplars,
+            ignored_histograms: self.ignored_histograms,
+            metadata_count: self.metadata.len(),
+        }
+    }
+}
+
+/// Validates the decompressed remote-write request in `buffer` for a tenant with `limits`, at
+/// wall-clock time `now`. A buffer that is not a `prometheus.WriteRequest` fails as a whole with
+/// prost's message (`err-mimir-invalid-protobuf` class, HTTP 400), as decoding it would.
+pub fn validate_write_request<'a>(
     limits: &Limits,
     now: SystemTime,
-    request: WriteRequest,
-) -> ValidatedRequest {
+    buffer: &'a [u8],
+) -> Result<Validated<'a>, ValidationError> {
     let now_ms = unix_millis(now);
-    let mut result = ValidatedRequest::default();
-    for series in request.timeseries {
+    let mut result = Validated::default();
+    let read = wire::read_write_request(buffer, |series| {
         validate_series(limits, now_ms, series, &mut result);
-    }
-    for mut entry in request.metadata {
+    });
+    let entries = match read {
+        Ok(entries) => entries,
+        Err(error) => {
+            // The reader refuses what prost refuses; prost words the message.
+            let message = match WriteRequest::decode(buffer) {
+                Err(prost_error) => prost_error.to_string(),
+                Ok(_) => format!("failed to decode Protobuf message: {}", error.0),
+            };
+            return Err(ValidationError {
+                id: ids::INVALID_PROTOBUF,
+                status: STATUS_BAD_REQUEST,
+                message,
+            });
+        }
+    };
+    for mut entry in entries {
         match metadata::clean_and_validate(limits, &mut entry) {
             Ok(()) => result.metadata.push(entry),
             Err(error) => result.errors.push(error),
         }
     }
-    result.metadata_count = result.metadata.len();
-    result
+    Ok(result)
 }
 
-fn validate_series(
+/// Validates a decoded `request` for a tenant with `limits`, at wall-clock time `now`.
+pub fn validate_request(
+    limits: &Limits,
+    now: SystemTime,
+    request: WriteRequest,
+) -> ValidatedRequest {
+    let buffer = bytes::Bytes::from(request.encode_to_vec());
+    match validate_write_request(limits, now, &buffer) {
+        Ok(validated) => validated.to_owned_request(&buffer),
+        Err(error) => {
+            // prost's encoding of a request always reads back; should that ever change, the
+            // request fails as an undecodable one would.
+            debug_assert!(false, "an encoded WriteRequest did not read back: {error}");
+            ValidatedRequest {
+                errors: vec![error],
+                ..ValidatedRequest::default()
+            }
+        }
+    }
+}
+
+fn validate_series<'a>(
     limits: &Limits,
     now_ms: i64,
-    series: TimeSeries,
-    result: &mut ValidatedRequest,
+    series: &mut SeriesView<'a>,
+    result: &mut Validated<'a>,
 ) {
-    let TimeSeries {
-        mut labels,
-        samples,
-        exemplars,
-        histograms,
-    } = series;
-    result.dropped_exemplars += exemplars.len();
-    result.ignored_histograms += histograms.len();
-
-    labels.retain(|label| !label.value.is_empty());
+    result.dropped_exemplars += series.exemplars;
+    result.ignored_histograms += series.histograms;
+    let samples = &series.samples;
+    let labels = &mut series.labels;
+    let received_labels = labels.len();
+    labels.retain(|(_, value)| !value.is_empty());
     if labels.is_empty() {
         result.dropped_samples += samples.len();
         return;
     }
-    if !labels.is_sorted_by(|left, right| left.name <= right.name) {
-        labels.sort_by(|left, right| left.name.cmp(&right.name));
+    let mut as_received = !series.other_fields && labels.len() == received_labels;
+    if !labels.is_sorted_by(|left, right| left.0 <= right.0) {
+        labels.sort_by(|left, right| left.0.cmp(right.0));
+        as_received = false;
     }
 
-    let checked = check_labels(limits, &labels)
-        .and_then(|metric_name| check_samples(limits, now_ms, metric_name, &samples));
-    let kept = match checked {
-        Ok(kept) => kept,
-        Err(error) => {
-            result.dropped_samples += samples.len();
-            result.errors.push(error);
-            return;
-        }
-    };
-    result.deduplicated_samples += samples.len() - kept.len();
-    if kept.is_empty() {
+    let samples_start = result.samples.len();
+    let checked = check_labels(limits, labels).and_then(|metric_name| {
+        check_samples(limits, now_ms, metric_name, samples, &mut result.samples)
+    });
+    if let Err(error) = checked {
+        result.samples.truncate(samples_start);
+        result.dropped_samples += samples.len();
+        result.errors.push(error);
         return;
     }
-    let Some(labels) = into_strings(labels) else {
-        debug_assert!(false, "validated labels are UTF-8");
-        result.dropped_samples += kept.len();
+    let kept = result.samples.len() - samples_start;
+    result.deduplicated_samples += samples.len() - kept;
+    if kept == 0 {
         return;
-    };
-    result.series.push(ValidSeries {
-        labels,
-        samples: kept,
+    }
+    let labels_start = result.labels.len();
+    result.labels.extend_from_slice(labels);
+    result.spans.push(Span {
+        labels: (labels_start, result.labels.len()),
+        samples: (samples_start, result.samples.len()),
+        encoded: (as_received && kept == samples.len()).then_some(series.encoded),
     });
 }
 
 /// Mimir's `validateLabels` over sorted, non-empty-valued labels. Returns the metric name.
-fn check_labels<'a>(limits: &Limits, labels: &'a [Label]) -> Result<&'a [u8], ValidationError> {
+fn check_labels<'a>(
+    limits: &Limits,
+    labels: &[(&'a [u8], &'a [u8])],
+) -> Result<&'a [u8], ValidationError> {
     let Some(metric_name) = labels
         .iter()
-        .find(|label| label.name == METRIC_NAME_LABEL.as_bytes())
-        .map(|label| &label.value[..])
+        .find(|(name, _)| *name == METRIC_NAME_LABEL.as_bytes())
+        .map(|(_, value)| *value)
     else {
         return Err(Message::new("received series has no metric name")
             .finish(ids::MISSING_METRIC_NAME, STATUS_BAD_REQUEST));
@@ -196,9 +343,7 @@ fn check_labels<'a>(limits: &Limits, labels: &'a [Label]) -> Result<&'a [u8], Va
     }
 
     let mut previous_name: &[u8] = b"";
-    for label in labels {
-        let name = &label.name[..];
-        let value = &label.value[..];
+    for &(name, value) in labels {
         if !scheme.is_valid_label_name(name) {
             return Err(Message::new("received a series with an invalid label: '")
                 .truncated(name)
@@ -221,7 +366,7 @@ fn check_labels<'a>(limits: &Limits, labels: &'a [Label]) -> Result<&'a [u8], Va
                 &[flags::MAX_LABEL_NAME_LENGTH],
             ));
         }
-        if std::str::from_utf8(value).is_err() {
+        if !value.is_ascii() && std::str::from_utf8(value).is_err() {
             return Err(
                 Message::new("received a series with invalid value in label '")
                     .truncated(name)
@@ -268,7 +413,7 @@ fn check_labels<'a>(limits: &Limits, labels: &'a [Label]) -> Result<&'a [u8], Va
 
 fn too_many_labels(
     subject: &str,
-    labels: &[Label],
+    labels: &[(&[u8], &[u8])],
     limit: usize,
     id: &'static str,
     flag: &'static str,
@@ -299,42 +444,51 @@ fn remove_non_ascii(name: &[u8]) -> Vec<u8> {
     ascii
 }
 
-/// Mimir's `validateSamples`: duplicate timestamps dropped, grace periods enforced.
+/// Series with at most this many samples find duplicate timestamps by a scan of the kept ones
+/// instead of a hash set.
+const SCAN_DUPLICATES_UP_TO: usize = 16;
+
+/// Mimir's `validateSamples`: duplicate timestamps dropped (the first kept), grace periods
+/// enforced. Appends the kept samples to `kept`; on error some may have been appended.
 fn check_samples(
     limits: &Limits,
     now_ms: i64,
     metric_name: &[u8],
-    samples: &[Sample],
-) -> Result<Vec<(i64, f64)>, ValidationError> {
+    samples: &[(i64, f64)],
+    kept: &mut Vec<(i64, f64)>,
+) -> Result<(), ValidationError> {
     let newest_allowed = now_ms.saturating_add(limits.creation_grace_period.as_millis_i64());
     let oldest_allowed = (!limits.past_grace_period.is_zero()).then(|| {
         now_ms
             .saturating_sub(limits.past_grace_period.as_millis_i64())
             .saturating_sub(limits.out_of_order_time_window.as_millis_i64())
     });
-    let mut seen = HashSet::with_capacity(if samples.len() > 1 { samples.len() } else { 0 });
-    let mut kept = Vec::with_capacity(samples.len());
-    for sample in samples {
-        if samples.len() > 1 && !seen.insert(sample.timestamp) {
+    let start = kept.len();
+    let mut seen = HashSet::with_capacity(if samples.len() > SCAN_DUPLICATES_UP_TO {
+        samples.len()
+    } else {
+        0
+    });
+    for &(timestamp, value) in samples {
+        // Every sample seen so far was kept (an out-of-bounds one ends the series), so the
+        // kept samples are the seen timestamps.
+        let duplicate = if samples.len() > SCAN_DUPLICATES_UP_TO {
+            !seen.insert(timestamp)
+        } else {
+            kept[start..].iter().any(|(seen, _)| *seen == timestamp)
+        };
+        if duplicate {
             continue;
         }
-        if sample.timestamp > newest_allowed {
-            return Err(sample_out_of_bounds(
-                Bound::Future,
-                sample.timestamp,
-                metric_name,
-            ));
+        if timestamp > newest_allowed {
+            return Err(sample_out_of_bounds(Bound::Future, timestamp, metric_name));
         }
-        if oldest_allowed.is_some_and(|oldest| sample.timestamp < oldest) {
-            return Err(sample_out_of_bounds(
-                Bound::Past,
-                sample.timestamp,
-                metric_name,
-            ));
+        if oldest_allowed.is_some_and(|oldest| timestamp < oldest) {
+            return Err(sample_out_of_bounds(Bound::Past, timestamp, metric_name));
         }
-        kept.push((sample.timestamp, sample.value));
+        kept.push((timestamp, value));
     }
-    Ok(kept)
+    Ok(())
 }
 
 /// Which grace period a sample broke.
@@ -359,20 +513,6 @@ fn sample_out_of_bounds(bound: Bound, timestamp: i64, metric_name: &[u8]) -> Val
     .truncated(metric_name)
     .text("'")
     .finish_per_tenant(id, STATUS_BAD_REQUEST, &[flag])
-}
-
-/// Validated labels as (name, value) byte strings that are UTF-8, or `None` if one is not, which
-/// `check_labels` rules out (legacy names are ASCII; UTF-8 names and every value are checked).
-/// They stay slices of the request buffer: no copy.
-fn into_strings(labels: Vec<Label>) -> Option<Vec<(bytes::Bytes, bytes::Bytes)>> {
-    labels
-        .into_iter()
-        .map(|label| {
-            std::str::from_utf8(&label.name).ok()?;
-            std::str::from_utf8(&label.value).ok()?;
-            Some((label.name, label.value))
-        })
-        .collect()
 }
 
 /// Milliseconds since the Unix epoch, negative before it, saturating.

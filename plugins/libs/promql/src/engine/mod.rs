@@ -13,6 +13,7 @@
 
 mod error;
 mod eval;
+pub mod histogram;
 pub mod kernels;
 mod storage;
 mod value;
@@ -22,8 +23,8 @@ use std::time::Duration;
 pub use error::QueryError;
 pub use storage::{CompiledMatcher, MemoryStorage, SeriesIter, Storage, StoredSeries};
 pub use value::{
-    Annotations, Labels, METRIC_NAME, QueryResult, STALE_NAN_BITS, Sample, Series, Value,
-    VectorSample, is_stale_nan,
+    Annotations, HistogramSample, Labels, METRIC_NAME, QueryResult, STALE_NAN_BITS, Sample, Series,
+    Value, VectorSample, is_stale_nan,
 };
 
 /// Engine settings; the defaults are Prometheus' and Mimir's.

@@ -2,7 +2,7 @@
 //! implements it over the ingesters; tests and the conformance runner use [`MemoryStorage`].
 
 use super::error::QueryError;
-use super::value::{Labels, Sample, Series};
+use super::value::{HistogramSample, Labels, Sample, Series};
 use crate::{Matcher, MatcherOp};
 
 /// A series as storage hands it over: its labels and its samples in time order (chunks decoded once).
@@ -65,8 +65,15 @@ impl CompiledMatcher {
 /// An in-memory storage: what the conformance runner loads test data into.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStorage {
-    /// Per series, its samples in time order with their start timestamps (0 when unknown).
-    series: std::collections::BTreeMap<Labels, Vec<(Sample, i64)>>,
+    series: std::collections::BTreeMap<Labels, StoredPoints>,
+}
+
+/// One series' data: floats with their start timestamps (0 when unknown), and histograms; both in
+/// time order, never two points at one timestamp.
+#[derive(Debug, Default, Clone)]
+struct StoredPoints {
+    floats: Vec<(Sample, i64)>,
+    histograms: Vec<HistogramSample>,
 }
 
 impl MemoryStorage {
@@ -86,16 +93,43 @@ impl MemoryStorage {
         samples: impl IntoIterator<Item = (Sample, i64)>,
     ) {
         let entry = self.series.entry(labels).or_default();
-        entry.extend(samples);
-        entry.sort_by_key(|(s, _)| s.t);
-        let mut deduped: Vec<(Sample, i64)> = Vec::with_capacity(entry.len());
-        for point in entry.drain(..) {
+        let before = entry.floats.len();
+        entry.floats.extend(samples);
+        let added: std::collections::HashSet<i64> =
+            entry.floats[before..].iter().map(|(s, _)| s.t).collect();
+        entry.histograms.retain(|h| !added.contains(&h.t));
+        entry.floats.sort_by_key(|(s, _)| s.t);
+        let mut deduped: Vec<(Sample, i64)> = Vec::with_capacity(entry.floats.len());
+        for point in entry.floats.drain(..) {
             match deduped.last_mut() {
                 Some(last) if last.0.t == point.0.t => *last = point,
                 _ => deduped.push(point),
             }
         }
-        *entry = deduped;
+        entry.floats = deduped;
+    }
+
+    /// Adds native-histogram samples to a series; a later sample at the same time wins.
+    pub fn append_histograms(
+        &mut self,
+        labels: Labels,
+        samples: impl IntoIterator<Item = HistogramSample>,
+    ) {
+        let entry = self.series.entry(labels).or_default();
+        let before = entry.histograms.len();
+        entry.histograms.extend(samples);
+        let added: std::collections::HashSet<i64> =
+            entry.histograms[before..].iter().map(|h| h.t).collect();
+        entry.floats.retain(|(s, _)| !added.contains(&s.t));
+        entry.histograms.sort_by_key(|h| h.t);
+        let mut deduped: Vec<HistogramSample> = Vec::with_capacity(entry.histograms.len());
+        for point in entry.histograms.drain(..) {
+            match deduped.last_mut() {
+                Some(last) if last.t == point.t => *last = point,
+                _ => deduped.push(point),
+            }
+        }
+        entry.histograms = deduped;
     }
 
     /// Drops all data.
@@ -119,25 +153,29 @@ impl Storage for MemoryStorage {
             .iter()
             .map(CompiledMatcher::new)
             .collect::<Result<Vec<_>, _>>()?;
-        let iter = self.series.iter().filter_map(move |(labels, samples)| {
+        let iter = self.series.iter().filter_map(move |(labels, points)| {
             if !compiled.iter().all(|m| m.matches(labels.get(&m.name))) {
                 return None;
             }
-            let from = samples.partition_point(|(s, _)| s.t < start_ms);
-            let to = samples.partition_point(|(s, _)| s.t <= end_ms);
-            if from >= to {
+            let from = points.floats.partition_point(|(s, _)| s.t < start_ms);
+            let to = points.floats.partition_point(|(s, _)| s.t <= end_ms);
+            let floats = &points.floats[from..to.max(from)];
+            let hfrom = points.histograms.partition_point(|h| h.t < start_ms);
+            let hto = points.histograms.partition_point(|h| h.t <= end_ms);
+            let histograms = &points.histograms[hfrom..hto.max(hfrom)];
+            if floats.is_empty() && histograms.is_empty() {
                 return None;
             }
-            let points = &samples[from..to];
-            let start_ts = if points.iter().any(|(_, st)| *st != 0) {
-                points.iter().map(|(_, st)| *st).collect()
+            let start_ts = if floats.iter().any(|(_, st)| *st != 0) {
+                floats.iter().map(|(_, st)| *st).collect()
             } else {
                 Vec::new()
             };
             Some(Ok(Series {
                 labels: labels.clone(),
-                samples: points.iter().map(|(s, _)| *s).collect(),
+                samples: floats.iter().map(|(s, _)| *s).collect(),
                 start_ts,
+                histograms: histograms.to_vec(),
             }))
         });
         Ok(Box::new(iter))

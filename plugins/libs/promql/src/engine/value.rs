@@ -1,6 +1,9 @@
 //! The values a query produces and the label sets that name series.
 
 use std::fmt;
+use std::sync::Arc;
+
+use super::histogram::FloatHistogram;
 
 /// A label set: pairs sorted by name, names unique. `__name__` is an ordinary label here.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -144,12 +147,22 @@ pub fn is_stale_nan(v: f64) -> bool {
     v.to_bits() == STALE_NAN_BITS
 }
 
-/// One element of an instant vector.
+/// One native-histogram sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSample {
+    pub t: i64,
+    pub h: Arc<FloatHistogram>,
+    /// The start timestamp in milliseconds, 0 when unknown.
+    pub st: i64,
+}
+
+/// One element of an instant vector: a float `v`, or a native histogram `h` (then `v` is 0).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VectorSample {
     pub labels: Labels,
     pub t: i64,
     pub v: f64,
+    pub h: Option<Arc<FloatHistogram>>,
 }
 
 /// One series of a range vector or range-query result.
@@ -160,6 +173,8 @@ pub struct Series {
     /// Per sample, its start timestamp in milliseconds (0 when unknown); empty when the series has
     /// none (Prometheus' experimental `use-start-timestamps`).
     pub start_ts: Vec<i64>,
+    /// Native-histogram samples in time order, at timestamps no float sample has.
+    pub histograms: Vec<HistogramSample>,
 }
 
 impl Series {
@@ -168,6 +183,7 @@ impl Series {
             labels,
             samples,
             start_ts: Vec::new(),
+            histograms: Vec::new(),
         }
     }
 }

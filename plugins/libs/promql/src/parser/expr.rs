@@ -3,7 +3,7 @@
 //! binary modifiers (`bool`, `on`/`ignoring`, `group_left`/`group_right`), postfix `[...]`, `offset` and
 //! `@` that bind tightest, and the primary expressions.
 
-use super::literal::{parse_duration_ms, parse_number, unquote};
+use super::literal::{go_quote_bytes, parse_duration_ms, parse_number, unquote_bytes};
 use super::{PResult, Parser};
 use crate::ast::{
     BinaryExpr, BinaryOp, Expr, NumberLiteral, ParenExpr, StringLiteral, UnaryExpr, UnaryOp,
@@ -181,9 +181,14 @@ impl Parser<'_> {
             }
             TokenKind::String => {
                 self.advance();
+                let bytes = unquote_bytes(self.text(token.span));
+                let invalid_utf8 = std::str::from_utf8(&bytes)
+                    .is_err()
+                    .then(|| go_quote_bytes(&bytes));
                 Ok(Expr::String(StringLiteral {
-                    value: unquote(self.text(token.span)),
+                    value: String::from_utf8_lossy(&bytes).into_owned(),
                     span: token.span,
+                    invalid_utf8,
                 }))
             }
             TokenKind::LeftParen => {

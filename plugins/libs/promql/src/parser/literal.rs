@@ -72,17 +72,28 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<i64, String> {
     Ok(total)
 }
 
-/// The value of a string token (quotes included); escapes were validated by the lexer.
+/// The value of a string token (quotes included); escapes were validated by the lexer. Bytes that are
+/// not valid UTF-8 read as U+FFFD.
 pub(crate) fn unquote(text: &str) -> String {
+    String::from_utf8_lossy(&unquote_bytes(text)).into_owned()
+}
+
+/// The bytes of a string token, as Go's `strconv.Unquote` gives them: `\xNN` and octal escapes are
+/// single bytes (which need not form valid UTF-8), `\u`/`\U` escapes are characters.
+pub(crate) fn unquote_bytes(text: &str) -> Vec<u8> {
     if text.len() >= 2 && text.starts_with('`') {
-        return text[1..text.len() - 1].to_string();
+        return text.as_bytes()[1..text.len() - 1].to_vec();
     }
     let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
-    let mut out = String::with_capacity(inner.len());
+    let mut out: Vec<u8> = Vec::with_capacity(inner.len());
     let mut chars = inner.chars().peekable();
+    let push_char = |out: &mut Vec<u8>, c: char| {
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    };
     while let Some(c) = chars.next() {
         if c != '\\' {
-            out.push(c);
+            push_char(&mut out, c);
             continue;
         }
         let Some(escape) = chars.next() else { break };
@@ -99,12 +110,12 @@ pub(crate) fn unquote(text: &str) -> String {
             'u' => (4, 16),
             'U' => (8, 16),
             other => {
-                out.push(other);
+                push_char(&mut out, other);
                 continue;
             }
         };
         if radix == 0 {
-            out.push(['\u{7}', '\u{8}', '\u{c}', '\n', '\r', '\t', '\u{b}'][count]);
+            out.push([7u8, 8, 0xc, b'\n', b'\r', b'\t', 0xb][count]);
             continue;
         }
         let mut value = if radix == 8 {
@@ -117,8 +128,30 @@ pub(crate) fn unquote(text: &str) -> String {
                 value = value * radix + digit;
             }
         }
-        out.push(char::from_u32(value).unwrap_or(char::REPLACEMENT_CHARACTER));
+        if matches!(escape, 'u' | 'U') {
+            push_char(
+                &mut out,
+                char::from_u32(value).unwrap_or(char::REPLACEMENT_CHARACTER),
+            );
+        } else {
+            out.push(u8::try_from(value).unwrap_or(u8::MAX));
+        }
     }
+    out
+}
+
+/// Go's `%q` of a byte string: valid UTF-8 runs quoted as [`crate::token::go_quote`] does, each
+/// invalid byte as `\xNN`.
+pub(crate) fn go_quote_bytes(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        let valid = crate::token::go_quote(chunk.valid());
+        out.push_str(&valid[1..valid.len() - 1]);
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('"');
     out
 }
 
@@ -156,5 +189,9 @@ mod tests {
         assert_eq!(unquote(r"'it\'s'"), "it's");
         assert_eq!(unquote(r"`raw\n`"), r"raw\n");
         assert_eq!(unquote(r#""\x41\u00e9\101""#), "AéA");
+        // `\x` escapes are bytes: two of them may make one UTF-8 character.
+        assert_eq!(unquote(r#""\xc3\xa5""#), "å");
+        assert_eq!(unquote_bytes(r#""a\xc5z""#), b"a\xc5z");
+        assert_eq!(go_quote_bytes(b"a\xc5z"), r#""a\xc5z""#);
     }
 }

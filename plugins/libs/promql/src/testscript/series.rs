@@ -1,10 +1,14 @@
 //! Series descriptions, the notation of `load` lines and expected-result lines
 //! (`metric{l="v"} 0+10x10 _x3 stale {{schema:0 sum:1}}x2`), as Prometheus' `ParseSeriesDesc` reads
 //! them: a label set in PromQL syntax, then space-separated value items expanded into one value per
-//! time slot (README §4). Native histograms are kept as their literal text; their fields are not read.
+//! time slot (README §4). Native histograms are kept as their literal text; [`HistogramValue::to_histogram`]
+//! reads and expands them.
 
 use super::labels::{Cursor, read_metric};
 use super::literal::scan_series_number;
+use crate::engine::histogram::{
+    FloatHistogram, parse_histogram_literal, parse_histogram_literal_with_hint,
+};
 
 /// The most values one line may expand to; guards against `1x999999999999`.
 pub const MAX_VALUES_PER_LINE: usize = 1 << 20;
@@ -31,6 +35,44 @@ pub struct HistogramValue {
     pub index: usize,
     /// Byte column (1-based) of the literal within its line, for error messages.
     pub column: usize,
+}
+
+impl HistogramValue {
+    /// The histogram of this slot, as Prometheus' series-description expansion computes it
+    /// (`histogramsSeries`): slot 0 is `base`; slot k is slot k−1 combined with `step` by
+    /// `FloatHistogram.Add`/`Sub` (cumulatively, not `base + k·step`, so rounding matches). The
+    /// expansion fails if the running value's schema is greater than the step's, or if one has custom
+    /// buckets and the other not. `Axn` repeats `A`.
+    pub fn to_histogram(&self) -> Result<FloatHistogram, String> {
+        self.to_histogram_with_hint().map(|(h, _)| h)
+    }
+
+    /// Like [`to_histogram`](HistogramValue::to_histogram), also telling whether the base literal spelled
+    /// out `counter_reset_hint:` (the harness compares hints only then).
+    pub fn to_histogram_with_hint(&self) -> Result<(FloatHistogram, bool), String> {
+        let (mut current, has_hint) = parse_histogram_literal_with_hint(&self.base)?;
+        let Some((direction, step_text)) = &self.step else {
+            return Ok((current, has_hint));
+        };
+        if self.index == 0 {
+            return Ok((current, has_hint));
+        }
+        let step = parse_histogram_literal(step_text)?;
+        for _ in 0..self.index {
+            if current.schema > step.schema {
+                return Err(format!(
+                    "error combining histograms: cannot merge from schema {} to {}",
+                    step.schema, current.schema
+                ));
+            }
+            let combined = match direction {
+                StepDirection::Add => current.add(&step),
+                StepDirection::Sub => current.sub(&step),
+            };
+            combined.map_err(|e| format!("error combining histograms: {e}"))?;
+        }
+        Ok((current, has_hint))
+    }
 }
 
 /// Whether a histogram sequence adds or subtracts its step.
@@ -303,6 +345,54 @@ mod tests {
             matches!(&parsed[4], SampleValue::Histogram(h) if h.base == "{{}}" && h.step.is_none())
         );
         assert_eq!(values("{{sum:1}}x3").len(), 4);
+    }
+
+    fn histogram_at(text: &str, slot: usize) -> FloatHistogram {
+        match &values(text)[slot] {
+            SampleValue::Histogram(h) => h.to_histogram().expect("valid histogram"),
+            other => panic!("expected a histogram, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn histogram_sequences_add_their_step_cumulatively() {
+        // README §4's example: slot 3 is A + 3·B.
+        let h = histogram_at(
+            "{{schema:0 sum:5 count:4 buckets:[1 2 1]}}+{{schema:0 sum:5 count:4 buckets:[1 2 1]}}x10",
+            3,
+        );
+        assert_eq!((h.sum, h.count), (20.0, 16.0));
+        assert_eq!(h.positive_buckets, vec![4.0, 8.0, 4.0]);
+        // functions.test: gauge histograms keep their hint.
+        let text = "{{schema:0 sum:0 count:0 buckets:[0 0 0] counter_reset_hint:gauge}}+{{schema:0 sum:1 count:2 buckets:[1 1 1] counter_reset_hint:gauge}}x5";
+        let h = histogram_at(text, 5);
+        assert_eq!((h.sum, h.count), (5.0, 10.0));
+        assert_eq!(h.positive_buckets, vec![5.0, 5.0, 5.0]);
+        assert_eq!(
+            h.counter_reset_hint,
+            crate::engine::histogram::CounterResetHint::Gauge
+        );
+        // Subtraction, and a finer step reduced to the base's schema.
+        let h = histogram_at(
+            "{{sum:10 count:10 buckets:[5 5]}}-{{sum:1 count:2 buckets:[1 1]}}x3",
+            2,
+        );
+        assert_eq!((h.sum, h.count), (8.0, 6.0));
+        assert_eq!(h.positive_buckets, vec![3.0, 3.0]);
+        let h = histogram_at(
+            "{{schema:0 count:1 buckets:[1]}}+{{schema:1 count:2 offset:1 buckets:[1 1]}}x1",
+            1,
+        );
+        assert_eq!(h.schema, 0);
+        assert_eq!(h.positive_buckets, vec![1.0, 2.0]);
+        // The harness' reader rejects a base finer than the step.
+        let SampleValue::Histogram(bad) = &values("{{schema:1 count:1}}+{{schema:0 count:1}}x2")[1]
+        else {
+            panic!("expected a histogram");
+        };
+        assert!(bad.to_histogram().is_err());
+        // Slot 0 is the base, unparsed steps are not looked at.
+        assert_eq!(histogram_at("{{sum:1}}+{{sum:2}}x2", 0).sum, 1.0);
     }
 
     #[test]

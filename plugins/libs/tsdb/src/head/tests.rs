@@ -466,3 +466,148 @@ fn series_are_found_from_borrowed_pairs() {
         None
     );
 }
+
+#[test]
+fn series_whose_hashes_collide_are_told_apart_and_removed_cleanly() {
+    let mut index = Index::default();
+    let sets: Vec<Labels> = ["a", "b", "c"]
+        .iter()
+        .map(|value| Labels::from_pairs([("__name__", "up"), ("job", *value)]))
+        .collect();
+    for (series_ref, labels) in (1..).zip(&sets) {
+        index.insert_hashed(series_ref, labels, 42);
+    }
+    let find = |index: &Index, labels: &Labels| index.find(42, |key| key.matches(labels));
+    assert_eq!(
+        sets.iter().map(|l| find(&index, l)).collect::<Vec<_>>(),
+        [Some(1), Some(2), Some(3)]
+    );
+    assert_eq!(index.find(7, |key| key.matches(&sets[0])), None);
+
+    // Removing the series in the main table promotes a colliding one.
+    index.labels.remove(&1);
+    index.remove_hashed(1, 42);
+    assert_eq!(find(&index, &sets[0]), None);
+    assert_eq!(find(&index, &sets[1]), Some(2));
+    assert_eq!(find(&index, &sets[2]), Some(3));
+    index.labels.remove(&3);
+    index.remove_hashed(3, 42);
+    assert_eq!(find(&index, &sets[1]), Some(2));
+    assert_eq!(find(&index, &sets[2]), None);
+    assert!(index.collisions.is_empty());
+    index.labels.remove(&2);
+    index.remove_hashed(2, 42);
+    assert!(index.by_hash.is_empty() && index.collisions.is_empty());
+}
+
+#[test]
+fn refs_of_many_series_agree_with_one_at_a_time() {
+    let head = head(0, 0);
+    let known = [up("a"), up("b"), labels(&[("__name__", "x"), ("le", "1")])];
+    for one in &known {
+        head.get_or_create_series(one.clone()).unwrap();
+    }
+    let as_pairs = |set: &Labels| -> Vec<(String, String)> {
+        set.iter()
+            .map(|l| (l.name.to_string(), l.value.to_string()))
+            .collect()
+    };
+    let asked: Vec<Vec<(String, String)>> = vec![
+        as_pairs(&known[1]),
+        as_pairs(&up("missing")),
+        as_pairs(&known[0]),
+        Vec::new(),
+        as_pairs(&known[2]),
+        as_pairs(&known[1]),
+    ];
+    let mut refs = Vec::new();
+    head.series_refs_for_pairs(asked.iter().map(Vec::as_slice), &mut refs);
+    let one_at_a_time: Vec<Option<SeriesRef>> = asked
+        .iter()
+        .map(|pairs| head.series_ref_for_pairs(pairs))
+        .collect();
+    assert_eq!(refs, one_at_a_time);
+    assert_eq!(refs.iter().filter(|r| r.is_some()).count(), 4);
+    assert_eq!(refs[0], refs[5]);
+
+    // A series whose hash collides with another's is found through the collision table.
+    let collided = up("c");
+    {
+        let mut index = head.index.write();
+        let hash = crate::series_key::index_hash_of(&collided);
+        index.insert_hashed(98, &up("decoy"), hash);
+        index.insert_hashed(99, &collided, hash);
+    }
+    let pairs = as_pairs(&collided);
+    let mut refs = Vec::new();
+    head.series_refs_for_pairs([pairs.as_slice()].into_iter(), &mut refs);
+    assert_eq!(refs, [Some(99)]);
+}
+
+/// A series as (ref, labels, samples as (time, value bits)).
+type Contents = (SeriesRef, Labels, Vec<(i64, u64)>);
+
+/// Every series' data, for comparing heads.
+fn contents(head: &Head) -> Vec<Contents> {
+    let mut all = Vec::new();
+    head.for_each_series(|series_ref, labels, samples| {
+        let samples = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
+        all.push((series_ref, labels.clone(), samples));
+    });
+    all
+}
+
+proptest::proptest! {
+    #[test]
+    fn appending_many_is_appending_each_in_order(
+        window_ms in proptest::prop_oneof![proptest::strategy::Just(0i64), 1i64..50],
+        samples in proptest::collection::vec((0usize..6, 0i64..100, 0u8..3), 0..60),
+    ) {
+        let one_by_one = head(window_ms, 0);
+        let many = head(window_ms, 0);
+        let mut refs = Vec::new();
+        for job in ["a", "b", "c", "d", "e"] {
+            let (series_ref, _) = one_by_one.get_or_create_series(up(job)).unwrap();
+            many.get_or_create_series(up(job)).unwrap();
+            refs.push(series_ref);
+        }
+        // Index 5 is a ref no series has.
+        refs.push(1_000);
+        let batch: Vec<(SeriesRef, i64, f64)> = samples
+            .iter()
+            .map(|(series, t, v)| (refs[*series], *t, f64::from(*v)))
+            .collect();
+        let expected: Vec<_> = batch
+            .iter()
+            .map(|(series_ref, t, v)| one_by_one.append(*series_ref, *t, *v))
+            .collect();
+        let mut outcomes = Vec::new();
+        many.append_many(&batch, &mut outcomes);
+        proptest::prop_assert_eq!(outcomes, expected);
+        proptest::prop_assert_eq!(contents(&many), contents(&one_by_one));
+        proptest::prop_assert_eq!(many.min_time(), one_by_one.min_time());
+        proptest::prop_assert_eq!(many.max_time(), one_by_one.max_time());
+    }
+}
+
+#[test]
+fn refs_of_more_series_than_one_lookup_batch_come_back_in_order() {
+    let head = head(0, 0);
+    let jobs: Vec<String> = (0..3 * LOOKUP_BATCH + 5).map(|i| i.to_string()).collect();
+    let mut expected = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        // Every third series is missing.
+        if i % 3 == 0 {
+            expected.push(None);
+        } else {
+            expected.push(Some(head.get_or_create_series(up(job)).unwrap().0));
+        }
+    }
+    let asked: Vec<[(&str, &str); 2]> = jobs
+        .iter()
+        .map(|job| [("__name__", "up"), ("job", job.as_str())])
+        .collect();
+    let mut refs = Vec::new();
+    head.series_refs_for_pairs(asked.iter().map(|pairs| &pairs[..]), &mut refs);
+    assert_eq!(refs, expected);
+}

@@ -2,10 +2,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prost::Message as _;
+
 use super::*;
 use crate::duration::PromDuration;
 use crate::limits::NameValidationScheme;
-use crate::remote_write::{Exemplar, MetricMetadata};
+use crate::remote_write::{Exemplar, Label, MetricMetadata, Sample, TimeSeries};
 
 const NOW_MS: i64 = 1_700_000_000_000;
 
@@ -504,4 +506,90 @@ fn times_before_the_epoch_do_not_overflow() {
         request(vec![series(&[("__name__", "up")], &[i64::MIN, i64::MAX])]),
     );
     assert_eq!(result.errors[0].id, ids::TOO_FAR_IN_FUTURE);
+}
+
+#[test]
+fn a_series_is_passed_on_as_it_came_only_when_validation_changed_nothing() {
+    let as_sent = series(&[("__name__", "up"), ("job", "a")], &[NOW_MS - 1, NOW_MS]);
+    let unsorted = series(&[("job", "a"), ("__name__", "up")], &[NOW_MS]);
+    let empty_value = series(&[("__name__", "up"), ("job", "")], &[NOW_MS]);
+    let duplicate_sample = series(&[("__name__", "up")], &[NOW_MS, NOW_MS]);
+    let mut with_exemplar = series(&[("__name__", "up")], &[NOW_MS]);
+    with_exemplar.exemplars.push(Exemplar {
+        labels: vec![Label::new("trace_id", "abc")],
+        value: 1.0,
+        timestamp: NOW_MS,
+    });
+    let encoded_first = as_sent.encode_to_vec();
+    let buffer = request(vec![
+        as_sent,
+        unsorted,
+        empty_value,
+        duplicate_sample,
+        with_exemplar,
+    ])
+    .encode_to_vec();
+    let validated = validate_write_request(&Limits::default(), now(), &buffer).unwrap();
+    let encoded: Vec<Option<&[u8]>> = validated.series().map(|s| s.encoded).collect();
+    assert_eq!(
+        encoded,
+        [Some(&encoded_first[..]), None, None, None, None],
+        "only the first series is unchanged"
+    );
+    let first = validated.series().next().unwrap();
+    let decoded = TimeSeries::decode(first.encoded.unwrap()).unwrap();
+    let labels: Vec<(&[u8], &[u8])> = decoded
+        .labels
+        .iter()
+        .map(|l| (&l.name[..], &l.value[..]))
+        .collect();
+    assert_eq!(labels, first.labels);
+    let samples: Vec<(i64, f64)> = decoded
+        .samples
+        .iter()
+        .map(|s| (s.timestamp, s.value))
+        .collect();
+    assert_eq!(samples, first.samples);
+}
+
+#[test]
+fn an_undecodable_buffer_fails_whole_with_prosts_message() {
+    let buffer = [0x0a, 0x05, 0x0a];
+    let error = validate_write_request(&Limits::default(), now(), &buffer).unwrap_err();
+    let prost_error = WriteRequest::decode(&buffer[..]).unwrap_err();
+    assert_eq!(
+        (error.id, error.status, error.message),
+        (ids::INVALID_PROTOBUF, 400, prost_error.to_string())
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_borrowed_and_owned_results_agree(
+        names in proptest::collection::vec("(__name__|job|a|b|1x)", 0..4),
+        values in proptest::collection::vec("[a-z]{0,2}", 0..4),
+        offsets in proptest::collection::vec(-2i64..2, 0..4),
+    ) {
+        let labels: Vec<(&str, &str)> = names
+            .iter()
+            .zip(&values)
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let timestamps: Vec<i64> = offsets.iter().map(|o| NOW_MS + o * 600_000).collect();
+        let write = request(vec![series(&labels, &timestamps), series(&labels, &[NOW_MS])]);
+        let buffer = write.encode_to_vec();
+        let borrowed = validate_write_request(&Limits::default(), now(), &buffer).unwrap();
+        let owned = validate_request(&Limits::default(), now(), write);
+        proptest::prop_assert_eq!(&borrowed.errors, &owned.errors);
+        proptest::prop_assert_eq!(borrowed.series_count(), owned.series.len());
+        for (view, series) in borrowed.series().zip(&owned.series) {
+            let labels: Vec<(&[u8], &[u8])> =
+                series.labels.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+            proptest::prop_assert_eq!(view.labels, &labels[..]);
+            proptest::prop_assert_eq!(view.samples, &series.samples[..]);
+        }
+        proptest::prop_assert_eq!(borrowed.accepted_samples(), owned.accepted_samples());
+        proptest::prop_assert_eq!(borrowed.dropped_samples, owned.dropped_samples);
+        proptest::prop_assert_eq!(borrowed.deduplicated_samples, owned.deduplicated_samples);
+    }
 }

@@ -4,8 +4,13 @@
 
 use std::collections::HashMap;
 
-use super::{Ctx, Grid, StepSeries, Stream, eval_scalar, eval_string, eval_vector};
+use std::sync::Arc;
+
+use super::{
+    Ctx, Grid, Point, StepSeries, Stream, eval_label_name, eval_scalar, eval_vector, histogram_ops,
+};
 use crate::engine::QueryError;
+use crate::engine::histogram::FloatHistogram;
 use crate::engine::kernels;
 use crate::engine::value::{Labels, METRIC_NAME};
 use crate::{AggregateExpr, AggregateOp};
@@ -39,6 +44,11 @@ pub(crate) fn format_float(v: f64) -> String {
 #[derive(Default, Clone)]
 struct StepAcc {
     count: usize,
+    /// How many of `count` were histograms, and their running sum (`sum`/`avg`).
+    histograms: usize,
+    histogram_sum: Option<FloatHistogram>,
+    /// Two histograms could not be added.
+    incompatible: bool,
     sum: kernels::KahanSum,
     mean: kernels::MeanAcc,
     var: kernels::VarianceAcc,
@@ -84,7 +94,34 @@ pub(crate) fn eval_aggregate<'a>(
         };
         let group = &mut groups[slot];
         for (acc, value) in group.steps.iter_mut().zip(&series.values) {
-            let Some(v) = *value else { continue };
+            let Some(point) = value else { continue };
+            let v = match point {
+                Point::F(v) => *v,
+                Point::H(h) => {
+                    match agg.op {
+                        AggregateOp::Sum | AggregateOp::Avg => {
+                            acc.histogram_sum = match acc.histogram_sum.take() {
+                                None => Some(FloatHistogram::clone(h)),
+                                Some(sum) => match histogram_ops::add(&sum, h) {
+                                    Ok(added) => Some(added.histogram),
+                                    Err(_) => {
+                                        acc.incompatible = true;
+                                        Some(sum)
+                                    }
+                                },
+                            };
+                            acc.histograms += 1;
+                            acc.count += 1;
+                        }
+                        AggregateOp::Count | AggregateOp::Group => acc.count += 1,
+                        op => ctx.info(
+                            format!("ignored histogram in {} aggregation", op.as_str()),
+                            agg.span,
+                        ),
+                    }
+                    continue;
+                }
+            };
             match agg.op {
                 AggregateOp::Sum => acc.sum.add(v),
                 AggregateOp::Avg => acc.mean.add(v),
@@ -101,12 +138,37 @@ pub(crate) fn eval_aggregate<'a>(
         }
     }
     let op = agg.op;
+    let span = agg.span;
     Ok(Box::new(groups.into_iter().map(move |group| {
         let values = group
             .steps
             .iter()
             .map(|acc| {
-                (acc.count > 0).then(|| match op {
+                if acc.count == 0 {
+                    return None;
+                }
+                if acc.histograms > 0 && matches!(op, AggregateOp::Sum | AggregateOp::Avg) {
+                    if acc.histograms < acc.count {
+                        ctx.warn(
+                            format!(
+                                "encountered a mix of histograms and floats for aggregation {:?}",
+                                op.as_str()
+                            ),
+                            span,
+                        );
+                        return None;
+                    }
+                    if acc.incompatible {
+                        return None;
+                    }
+                    let sum = acc.histogram_sum.as_ref()?;
+                    return Some(Point::H(Arc::new(if op == AggregateOp::Avg {
+                        histogram_ops::divide(sum, acc.count as f64)
+                    } else {
+                        sum.clone()
+                    })));
+                }
+                Some(Point::F(match op {
                     AggregateOp::Sum => acc.sum.value(),
                     AggregateOp::Avg => acc.mean.value().unwrap_or(f64::NAN),
                     AggregateOp::Count => acc.count as f64,
@@ -114,7 +176,7 @@ pub(crate) fn eval_aggregate<'a>(
                     AggregateOp::Stddev => acc.var.stddev(),
                     AggregateOp::Stdvar => acc.var.stdvar(),
                     _ => acc.extreme,
-                })
+                }))
             })
             .collect();
         Ok(StepSeries {
@@ -187,16 +249,25 @@ fn selecting<'a>(
     let groups = grouped(ctx, agg, grid)?;
     let mut out: Vec<StepSeries> = Vec::new();
     for (_, members) in groups {
-        let mut selected: Vec<Vec<Option<f64>>> = vec![vec![None; grid.len]; members.len()];
+        let mut selected: Vec<Vec<Option<Point>>> = vec![vec![None; grid.len]; members.len()];
         // For an instant query, the rank order of the selection, so the result comes sorted.
         let mut order: Vec<usize> = Vec::new();
         for step in 0..grid.len {
             let p = params[step];
-            let mut present: Vec<(usize, f64)> = members
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.values[step].map(|v| (i, v)))
-                .collect();
+            let ranks_values = matches!(agg.op, AggregateOp::Topk | AggregateOp::Bottomk);
+            let mut present: Vec<(usize, f64)> = Vec::with_capacity(members.len());
+            for (i, s) in members.iter().enumerate() {
+                match &s.values[step] {
+                    Some(Point::F(v)) => present.push((i, *v)),
+                    // topk/bottomk rank floats only; limitk/limit_ratio keep histograms too.
+                    Some(Point::H(_)) if ranks_values => ctx.info(
+                        format!("ignored histogram in {} aggregation", agg.op.as_str()),
+                        agg.span,
+                    ),
+                    Some(Point::H(_)) => present.push((i, f64::NAN)),
+                    None => {}
+                }
+            }
             let chosen: Vec<(usize, f64)> = match agg.op {
                 AggregateOp::LimitRatio => {
                     let ratio = p.clamp(-1.0, 1.0);
@@ -226,8 +297,8 @@ fn selecting<'a>(
                     present
                 }
             };
-            for (i, v) in chosen {
-                selected[i][step] = Some(v);
+            for (i, _) in chosen {
+                selected[i][step] = members[i].values[step].clone();
                 if grid.len == 1 {
                     order.push(i);
                 }
@@ -306,8 +377,16 @@ fn quantile<'a>(
         let values = (0..grid.len)
             .map(|step| {
                 buf.clear();
-                buf.extend(members.iter().filter_map(|s| s.values[step]));
-                (!buf.is_empty()).then(|| kernels::quantile(params[step], &mut buf))
+                for s in &members {
+                    match &s.values[step] {
+                        Some(Point::F(v)) => buf.push(*v),
+                        Some(Point::H(_)) => {
+                            ctx.info("ignored histogram in quantile aggregation", agg.span)
+                        }
+                        None => {}
+                    }
+                }
+                (!buf.is_empty()).then(|| Point::F(kernels::quantile(params[step], &mut buf)))
             })
             .collect();
         out.push(Ok(StepSeries {
@@ -325,7 +404,7 @@ fn count_values<'a>(
     grid: Grid,
 ) -> Result<Stream<'a>, QueryError> {
     let label = match &agg.param {
-        Some(p) => eval_string(p)?,
+        Some(p) => eval_label_name(p, "invalid label name")?,
         None => String::new(),
     };
     if !crate::engine::value::is_valid_label_name(&label) {
@@ -339,9 +418,13 @@ fn count_values<'a>(
         let series = series?;
         let key = group_labels(&series.labels, agg);
         for (step, value) in series.values.iter().enumerate() {
-            let Some(v) = *value else { continue };
+            let Some(point) = value else { continue };
+            let text = match point {
+                Point::F(v) => format_float(*v),
+                Point::H(h) => h.to_string(),
+            };
             let mut labels = key.clone();
-            labels.set(&label, &format_float(v));
+            labels.set(&label, &text);
             let slot = *index.entry(labels.clone()).or_insert_with(|| {
                 out.push(StepSeries {
                     labels,
@@ -351,7 +434,8 @@ fn count_values<'a>(
                 out.len() - 1
             });
             let cell = &mut out[slot].values[step];
-            *cell = Some(cell.unwrap_or(0.0) + 1.0);
+            let count = cell.as_ref().and_then(Point::float).unwrap_or(0.0);
+            *cell = Some(Point::F(count + 1.0));
         }
     }
     Ok(Box::new(out.into_iter().map(Ok)))

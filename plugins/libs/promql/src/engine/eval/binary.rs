@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::{Ctx, Grid, StepSeries, Stream, eval_scalar, eval_vector};
+use std::sync::Arc;
+
+use super::{Ctx, Grid, Point, StepSeries, Stream, eval_scalar, eval_vector, histogram_ops};
 use crate::engine::QueryError;
 use crate::engine::value::{Labels, METRIC_NAME};
 use crate::{BinaryExpr, BinaryOp, ValueType, VectorMatchCardinality, VectorMatching};
@@ -43,6 +45,110 @@ fn elem(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
     }
 }
 
+/// What `lhs op rhs` on two points gave.
+enum Elem {
+    /// The value and whether the element is kept; `reconciled` when mismatched custom buckets were
+    /// mapped onto each other.
+    Value {
+        point: Point,
+        keep: bool,
+        reconciled: bool,
+    },
+    /// The operator does not apply to these sample types: the element is dropped with an info.
+    Incompatible,
+}
+
+fn kept(point: Point) -> Elem {
+    Elem::Value {
+        point,
+        keep: true,
+        reconciled: false,
+    }
+}
+
+/// `lhs op rhs` on points (Prometheus' `vectorElemBinop`).
+fn elem_points(op: BinaryOp, l: &Point, r: &Point) -> Elem {
+    match (l, r) {
+        (Point::F(l), Point::F(r)) => {
+            let (v, keep) = elem(op, *l, *r);
+            Elem::Value {
+                point: Point::F(v),
+                keep,
+                reconciled: false,
+            }
+        }
+        (Point::H(l), Point::H(r)) => match op {
+            BinaryOp::Add | BinaryOp::Sub => {
+                let combined = if op == BinaryOp::Add {
+                    histogram_ops::add(l, r)
+                } else {
+                    histogram_ops::sub(l, r)
+                };
+                match combined {
+                    Ok(c) => Elem::Value {
+                        point: Point::H(Arc::new(c.histogram)),
+                        keep: true,
+                        reconciled: c.reconciled,
+                    },
+                    Err(_) => Elem::Incompatible,
+                }
+            }
+            BinaryOp::Eql | BinaryOp::Neq => Elem::Value {
+                point: Point::H(l.clone()),
+                keep: histogram_ops::equal(l, r) == (op == BinaryOp::Eql),
+                reconciled: false,
+            },
+            _ => Elem::Incompatible,
+        },
+        (Point::H(h), Point::F(f)) => match op {
+            BinaryOp::Mul => kept(Point::H(Arc::new(histogram_ops::scale(h, *f)))),
+            BinaryOp::Div => kept(Point::H(Arc::new(histogram_ops::divide(h, *f)))),
+            _ => Elem::Incompatible,
+        },
+        (Point::F(f), Point::H(h)) => match op {
+            BinaryOp::Mul => kept(Point::H(Arc::new(histogram_ops::scale(h, *f)))),
+            _ => Elem::Incompatible,
+        },
+    }
+}
+
+fn type_name(p: &Point) -> &'static str {
+    match p {
+        Point::F(_) => "float",
+        Point::H(_) => "histogram",
+    }
+}
+
+/// Reports an element `elem_points` could not combine, or combined by reconciling custom buckets.
+fn annotate(ctx: &Ctx<'_>, b: &BinaryExpr, l: &Point, r: &Point, elem: &Elem) {
+    match elem {
+        Elem::Incompatible => ctx.info(
+            format!(
+                "incompatible sample types encountered for binary operator {:?}: {} {} {}",
+                b.op.as_str(),
+                type_name(l),
+                b.op.as_str(),
+                type_name(r)
+            ),
+            b.span,
+        ),
+        Elem::Value {
+            reconciled: true, ..
+        } => ctx.info(
+            format!(
+                "mismatched custom buckets were reconciled during {}",
+                if b.op == BinaryOp::Add {
+                    "addition"
+                } else {
+                    "subtraction"
+                }
+            ),
+            b.span,
+        ),
+        Elem::Value { .. } => {}
+    }
+}
+
 pub(crate) fn eval_scalar_scalar(
     ctx: &Ctx<'_>,
     b: &BinaryExpr,
@@ -74,12 +180,12 @@ pub(crate) fn eval_binary<'a>(
         (ValueType::Vector, ValueType::Scalar) => {
             let scalar = eval_scalar(ctx, &b.rhs, grid)?;
             let input = eval_vector(ctx, &b.lhs, grid)?;
-            Ok(vector_scalar(b, input, scalar, false))
+            Ok(vector_scalar(ctx, b, input, scalar, false))
         }
         (ValueType::Scalar, ValueType::Vector) => {
             let scalar = eval_scalar(ctx, &b.lhs, grid)?;
             let input = eval_vector(ctx, &b.rhs, grid)?;
-            Ok(vector_scalar(b, input, scalar, true))
+            Ok(vector_scalar(ctx, b, input, scalar, true))
         }
         _ => {
             let lhs: Vec<StepSeries> = eval_vector(ctx, &b.lhs, grid)?.collect::<Result<_, _>>()?;
@@ -99,7 +205,7 @@ pub(crate) fn eval_binary<'a>(
                 BinaryOp::And => and_unless(lhs, &rhs, matching, grid, true),
                 BinaryOp::Unless => and_unless(lhs, &rhs, matching, grid, false),
                 BinaryOp::Or => or(lhs, rhs, matching, grid),
-                _ => vector_vector(b, lhs, rhs, matching, grid)?,
+                _ => vector_vector(ctx, b, lhs, rhs, matching, grid)?,
             };
             Ok(Box::new(out.into_iter().map(Ok)))
         }
@@ -107,6 +213,7 @@ pub(crate) fn eval_binary<'a>(
 }
 
 fn vector_scalar<'a>(
+    ctx: &'a Ctx<'a>,
     b: &'a BinaryExpr,
     input: Stream<'a>,
     scalar: Vec<f64>,
@@ -117,14 +224,24 @@ fn vector_scalar<'a>(
     Box::new(input.map(move |series| {
         let mut series = series?;
         for (value, &s) in series.values.iter_mut().zip(&scalar) {
-            let Some(v) = *value else { continue };
-            let (l, r) = if scalar_on_left { (s, v) } else { (v, s) };
-            let (mut result, keep) = elem(op, l, r);
+            let Some(v) = value.take() else { continue };
+            let s = Point::F(s);
+            let (l, r) = if scalar_on_left { (&s, &v) } else { (&v, &s) };
+            let elem = elem_points(op, l, r);
+            annotate(ctx, b, l, r, &elem);
+            let Elem::Value {
+                point: mut result,
+                keep,
+                ..
+            } = elem
+            else {
+                continue;
+            };
             if op.is_comparison() && scalar_on_left {
                 result = v;
             }
             *value = if b.return_bool {
-                Some(f64::from(u8::from(keep)))
+                Some(Point::F(f64::from(u8::from(keep))))
             } else if keep {
                 Some(result)
             } else {
@@ -232,6 +349,7 @@ fn result_labels(many: &Labels, one: &Labels, matching: &VectorMatching) -> Labe
 }
 
 fn vector_vector(
+    ctx: &Ctx<'_>,
     b: &BinaryExpr,
     lhs: Vec<StepSeries>,
     rhs: Vec<StepSeries>,
@@ -280,11 +398,13 @@ fn vector_vector(
             continue;
         };
         for step in 0..grid.len {
-            let Some(mv) = m.values[step] else { continue };
+            let Some(mv) = &m.values[step] else { continue };
             let Some(&oi) = candidates.iter().find(|&&i| one[i].values[step].is_some()) else {
                 continue;
             };
-            let ov = one[oi].values[step].unwrap_or(f64::NAN);
+            let Some(ov) = &one[oi].values[step] else {
+                continue;
+            };
             if matching.card == VectorMatchCardinality::OneToOne {
                 let seen = matched
                     .entry(sig.clone())
@@ -298,9 +418,16 @@ fn vector_vector(
                 seen[step] = true;
             }
             let (l, r) = if one_to_many { (ov, mv) } else { (mv, ov) };
-            let (value, keep) = elem(b.op, l, r);
+            let elem = elem_points(b.op, l, r);
+            annotate(ctx, b, l, r, &elem);
+            let Elem::Value {
+                point: value, keep, ..
+            } = elem
+            else {
+                continue;
+            };
             let value = if b.return_bool {
-                f64::from(u8::from(keep))
+                Point::F(f64::from(u8::from(keep)))
             } else if keep {
                 value
             } else {

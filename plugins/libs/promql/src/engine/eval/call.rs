@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use super::aggregate::format_float;
 use super::selector::{self, WindowCursor, window};
 use super::{
-    Ctx, Grid, RangeOperand, StepSeries, Stream, eval_range, eval_scalar, eval_string, eval_vector,
-    unwrap_parens,
+    Ctx, Grid, Point, RangeOperand, StepSeries, Stream, eval_label_name, eval_range, eval_scalar,
+    eval_string, eval_vector, float_at, histogram_ops, unwrap_parens,
 };
+use crate::engine::histogram::{self, FloatHistogram};
 use crate::engine::kernels;
 use crate::engine::value::{Labels, METRIC_NAME};
 use crate::engine::{QueryError, Sample};
@@ -50,7 +51,7 @@ pub(crate) fn eval_scalar_call(
             for series in eval_vector(ctx, &c.args[0], grid)? {
                 let series = series?;
                 for (i, v) in series.values.iter().enumerate() {
-                    if let Some(v) = v {
+                    if let Some(Point::F(v)) = v {
                         seen[i] += 1;
                         out[i] = if seen[i] == 1 { *v } else { f64::NAN };
                     }
@@ -66,7 +67,8 @@ pub(crate) fn eval_scalar_call(
     })
 }
 
-/// Maps every present value of every series; the result drops `__name__`.
+/// Maps every float of every series (histograms are dropped: these functions take floats); the
+/// result drops `__name__` when asked.
 fn map_values<'a>(
     input: Stream<'a>,
     drop_name: bool,
@@ -75,9 +77,10 @@ fn map_values<'a>(
     Box::new(input.map(move |series| {
         let mut series = series?;
         for (i, value) in series.values.iter_mut().enumerate() {
-            if let Some(v) = *value {
-                *value = f(i, v);
-            }
+            *value = match value.take() {
+                Some(Point::F(v)) => f(i, v).map(Point::F),
+                _ => None,
+            };
         }
         if drop_name {
             series.drop_name = true;
@@ -122,7 +125,7 @@ pub(crate) fn eval_vector_call<'a>(
             Ok(Box::new(std::iter::once(Ok(StepSeries {
                 labels: Labels::default(),
                 drop_name: false,
-                values: values.into_iter().map(Some).collect(),
+                values: values.into_iter().map(|v| Some(Point::F(v))).collect(),
             }))))
         }
         "round" => {
@@ -158,7 +161,7 @@ pub(crate) fn eval_vector_call<'a>(
         | "month" | "year" => {
             if c.args.is_empty() {
                 let values = (0..grid.len)
-                    .map(|i| kernels::date_part(name, grid.time(i) as f64 / 1000.0))
+                    .map(|i| kernels::date_part(name, grid.time(i) as f64 / 1000.0).map(Point::F))
                     .collect();
                 return Ok(Box::new(std::iter::once(Ok(StepSeries {
                     labels: Labels::default(),
@@ -177,9 +180,16 @@ pub(crate) fn eval_vector_call<'a>(
                 return Ok(map_values(input, true, |_, v| Some(v)));
             }
             let input = eval_vector(ctx, &c.args[0], grid)?;
-            Ok(map_values(input, true, move |i, _| {
-                Some(grid.time(i) as f64 / 1000.0)
-            }))
+            Ok(Box::new(input.map(move |series| {
+                let mut series = series?;
+                for (i, value) in series.values.iter_mut().enumerate() {
+                    if value.is_some() {
+                        *value = Some(Point::F(grid.time(i) as f64 / 1000.0));
+                    }
+                }
+                series.drop_name = true;
+                Ok(series)
+            })))
         }
         "start_timestamp" => match unwrap_parens(&c.args[0]) {
             Expr::VectorSelector(sel) => {
@@ -202,6 +212,30 @@ pub(crate) fn eval_vector_call<'a>(
         "label_replace" => label_replace(ctx, c, grid),
         "label_join" => label_join(ctx, c, grid),
         "histogram_quantile" => histogram_quantile(ctx, c, grid),
+        "histogram_quantiles" => histogram_quantiles(ctx, c, grid),
+        "histogram_fraction" => histogram_fraction(ctx, c, grid),
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" => {
+            let f: fn(&FloatHistogram) -> f64 = match name {
+                "histogram_count" => histogram::functions::histogram_count,
+                "histogram_sum" => histogram::functions::histogram_sum,
+                "histogram_avg" => histogram::functions::histogram_avg,
+                "histogram_stddev" => histogram::functions::histogram_stddev,
+                _ => histogram::functions::histogram_stdvar,
+            };
+            let input = eval_vector(ctx, &c.args[0], grid)?;
+            Ok(Box::new(input.map(move |series| {
+                let mut series = series?;
+                for value in series.values.iter_mut() {
+                    *value = match value.take() {
+                        Some(Point::H(h)) => Some(Point::F(f(&h))),
+                        _ => None,
+                    };
+                }
+                series.drop_name = true;
+                Ok(series)
+            })))
+        }
         _ => Err(QueryError::Execution(format!(
             "function {name:?} is not supported yet"
         ))),
@@ -231,7 +265,10 @@ fn absent_result<'a>(arg: &Expr, present: &[bool]) -> Stream<'a> {
             }
         }
     }
-    let values = present.iter().map(|p| (!p).then_some(1.0)).collect();
+    let values = present
+        .iter()
+        .map(|p| (!p).then_some(Point::F(1.0)))
+        .collect();
     Box::new(std::iter::once(Ok(StepSeries {
         labels,
         drop_name: false,
@@ -294,7 +331,8 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
         for s in series {
             let s = s?;
             for (p, w) in present.iter_mut().zip(&windows) {
-                *p |= !window(&s.samples, *w).is_empty();
+                *p |= !window(&s.samples, *w).is_empty()
+                    || !histogram_window(&s.histograms, *w).is_empty();
             }
         }
         return Ok(absent_result(range_arg, &present));
@@ -329,21 +367,74 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
         let mut any = false;
         let mut overlap = false;
         let mut cursor = WindowCursor::default();
-        let values: Vec<Option<f64>> = windows
+        let mut issues: Vec<histogram_ops::RangeIssue> = Vec::new();
+        let values: Vec<Option<Point>> = windows
             .iter()
             .enumerate()
             .map(|(i, &(from, to))| {
                 let range = cursor.range(&s.samples, (from, to));
                 let st = s.start_ts.get(range.clone()).unwrap_or(&[]);
                 let w = &s.samples[range];
-                if counter_check && !st.is_empty() && kernels::has_start_time_overlap(w, st) {
-                    overlap = true;
-                }
-                let v = kernel(w, st, from, to, pa.get(i).copied().unwrap_or(0.0), pb.get(i).copied().unwrap_or(0.0), grid.time(i));
+                let hw = histogram_window(&s.histograms, (from, to));
+                let pa = pa.get(i).copied().unwrap_or(0.0);
+                let pb = pb.get(i).copied().unwrap_or(0.0);
+                let v = if hw.is_empty() {
+                    if counter_check && !st.is_empty() && kernels::has_start_time_overlap(w, st) {
+                        overlap = true;
+                    }
+                    kernel(w, st, from, to, pa, pb, grid.time(i)).map(Point::F)
+                } else {
+                    let (v, issue) = histogram_ops::range_function(name, w, hw, from, to);
+                    match issue {
+                        Some(histogram_ops::RangeIssue::IgnoredHistograms) => {
+                            issues.push(histogram_ops::RangeIssue::IgnoredHistograms);
+                            kernel(w, &[], from, to, pa, pb, grid.time(i)).map(Point::F)
+                        }
+                        Some(issue) => {
+                            issues.push(issue);
+                            v
+                        }
+                        None => v,
+                    }
+                };
                 any |= v.is_some();
                 v
             })
             .collect();
+        let metric = s.labels.get(crate::engine::METRIC_NAME);
+        for issue in issues {
+            let message = match issue {
+                histogram_ops::RangeIssue::Mixed => {
+                    format!("encountered a mix of histograms and floats for metric name {metric:?}")
+                }
+                histogram_ops::RangeIssue::MixedSchemas => format!(
+                    "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"
+                ),
+                histogram_ops::RangeIssue::NotCounter => {
+                    format!("this native histogram metric is not a counter: {metric:?}")
+                }
+                histogram_ops::RangeIssue::NotGauge => {
+                    format!("this native histogram metric is not a gauge: {metric:?}")
+                }
+                histogram_ops::RangeIssue::Reconciled => {
+                    ctx.info(
+                        "mismatched custom buckets were reconciled during subtraction",
+                        span,
+                    );
+                    continue;
+                }
+                histogram_ops::RangeIssue::IgnoredHistograms => {
+                    ctx.info(
+                        format!(
+                            "ignored histograms in a range containing both floats and histograms for metric name {metric:?}"
+                        ),
+                        span,
+                    );
+                    continue;
+                }
+            };
+            ctx.warn(message, span);
+        }
         if overlap {
             ctx.warn(
                 format!(
@@ -366,8 +457,19 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
 
 fn sort<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Stream<'a>, QueryError> {
     let mut all: Vec<StepSeries> = eval_vector(ctx, &c.args[0], grid)?.collect::<Result<_, _>>()?;
+    if matches!(c.func.name, "sort" | "sort_desc") {
+        // Sorting by value ignores histograms (Prometheus drops them).
+        for s in &mut all {
+            for v in &mut s.values {
+                if matches!(v, Some(Point::H(_))) {
+                    *v = None;
+                }
+            }
+        }
+        all.retain(|s| s.values.iter().any(Option::is_some));
+    }
     if grid.len == 1 {
-        let value = |s: &StepSeries| s.values[0].unwrap_or(f64::NAN);
+        let value = |s: &StepSeries| float_at(&s.values, 0).unwrap_or(f64::NAN);
         match c.func.name {
             "sort" => all.sort_by(|a, b| nan_last(value(a), value(b), false)),
             "sort_desc" => all.sort_by(|a, b| nan_last(value(a), value(b), true)),
@@ -441,7 +543,10 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 fn label_replace<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Stream<'a>, QueryError> {
-    let dst = eval_string(&c.args[1])?;
+    let dst = eval_label_name(
+        &c.args[1],
+        "invalid destination label name in label_replace():",
+    )?;
     let replacement = eval_string(&c.args[2])?;
     let src = eval_string(&c.args[3])?;
     let pattern = eval_string(&c.args[4])?;
@@ -506,27 +611,174 @@ fn label_join<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Stream<'a
     })))
 }
 
+/// What a histogram function computes from one histogram (native, or classic buckets) at one step.
+enum HistogramFn {
+    /// `histogram_quantile(q, …)`, with `q` per step.
+    Quantile(Vec<f64>),
+    /// `histogram_fraction(lower, upper, …)`.
+    Fraction(Vec<f64>, Vec<f64>),
+}
+
+impl HistogramFn {
+    fn native(&self, step: usize, h: &FloatHistogram) -> f64 {
+        match self {
+            HistogramFn::Quantile(q) => histogram::functions::histogram_quantile(q[step], h),
+            HistogramFn::Fraction(lo, hi) => {
+                histogram::functions::histogram_fraction(lo[step], hi[step], h)
+            }
+        }
+    }
+
+    /// The value from classic buckets, and whether they had to be fixed for monotonicity.
+    fn classic(&self, step: usize, buckets: &mut Vec<kernels::Bucket>) -> (f64, bool) {
+        match self {
+            HistogramFn::Quantile(q) => {
+                let (v, forced, _) = kernels::bucket_quantile(q[step], buckets);
+                (v, forced)
+            }
+            HistogramFn::Fraction(lo, hi) => {
+                (kernels::bucket_fraction(lo[step], hi[step], buckets), false)
+            }
+        }
+    }
+}
+
+fn warn_quantiles(ctx: &Ctx<'_>, qs: &[f64], arg: &Expr) {
+    if let Some(&bad) = qs.iter().find(|q| q.is_nan() || !(0.0..=1.0).contains(*q)) {
+        ctx.warn(
+            format!(
+                "quantile value should be between 0 and 1, got {}",
+                format_float(bad)
+            ),
+            arg.span(),
+        );
+    }
+}
+
 fn histogram_quantile<'a>(
     ctx: &'a Ctx<'a>,
     c: &'a Call,
     grid: Grid,
 ) -> Result<Stream<'a>, QueryError> {
     let q = eval_scalar(ctx, &c.args[0], grid)?;
-    if let Some(&bad) = q.iter().find(|q| q.is_nan() || !(0.0..=1.0).contains(*q)) {
-        ctx.warn(
-            format!(
-                "quantile value should be between 0 and 1, got {}",
-                format_float(bad)
-            ),
-            c.args[0].span(),
-        );
+    warn_quantiles(ctx, &q, &c.args[0]);
+    let input: Vec<StepSeries> = eval_vector(ctx, &c.args[1], grid)?.collect::<Result<_, _>>()?;
+    let out = histogram_function(
+        ctx,
+        &HistogramFn::Quantile(q),
+        input,
+        grid,
+        c.args[1].span(),
+    );
+    Ok(Box::new(out.into_iter().map(Ok)))
+}
+
+fn histogram_fraction<'a>(
+    ctx: &'a Ctx<'a>,
+    c: &'a Call,
+    grid: Grid,
+) -> Result<Stream<'a>, QueryError> {
+    let lower = eval_scalar(ctx, &c.args[0], grid)?;
+    let upper = eval_scalar(ctx, &c.args[1], grid)?;
+    let input: Vec<StepSeries> = eval_vector(ctx, &c.args[2], grid)?.collect::<Result<_, _>>()?;
+    let out = histogram_function(
+        ctx,
+        &HistogramFn::Fraction(lower, upper),
+        input,
+        grid,
+        c.args[2].span(),
+    );
+    Ok(Box::new(out.into_iter().map(Ok)))
+}
+
+/// `histogram_quantiles(v, "label", q1, q2, …)`: one series per input histogram and quantile, the
+/// quantile in `label`.
+fn histogram_quantiles<'a>(
+    ctx: &'a Ctx<'a>,
+    c: &'a Call,
+    grid: Grid,
+) -> Result<Stream<'a>, QueryError> {
+    let label = eval_string(&c.args[1])?;
+    if !crate::engine::value::is_valid_label_name(&label) {
+        return Err(QueryError::Execution(format!(
+            "invalid label name {label:?}"
+        )));
     }
-    let span = c.args[1].span();
-    // Group the bucket series by their labels without `le` (and without the name).
-    let mut groups: Vec<(Labels, Vec<(f64, StepSeries)>)> = Vec::new();
+    let input: Vec<StepSeries> = eval_vector(ctx, &c.args[0], grid)?.collect::<Result<_, _>>()?;
+    if let Some(s) = input.iter().find(|s| s.labels.has(&label)) {
+        return Err(QueryError::Execution(format!(
+            "label {label:?} already exists on series {}",
+            s.labels
+        )));
+    }
+    let mut out = Vec::new();
+    for arg in &c.args[2..] {
+        let q = eval_scalar(ctx, arg, grid)?;
+        warn_quantiles(ctx, &q, arg);
+        // The label value: the quantile as Go prints it, with a decimal point.
+        let mut text = format_float(q.first().copied().unwrap_or(f64::NAN));
+        if !text.contains(['.', 'N', 'I', 'e']) {
+            text.push_str(".0");
+        }
+        for mut s in histogram_function(
+            ctx,
+            &HistogramFn::Quantile(q),
+            input.clone(),
+            grid,
+            c.args[0].span(),
+        ) {
+            s.labels.set(&label, &text);
+            out.push(s);
+        }
+    }
+    Ok(Box::new(out.into_iter().map(Ok)))
+}
+
+/// Classic bucket series of one histogram: its labels without `le`, its metric name, and the series
+/// with their upper bounds.
+type ClassicGroup = (Labels, String, Vec<(f64, StepSeries)>);
+
+/// Applies a histogram function to native histograms (series by series) and to classic histograms
+/// (bucket series grouped by their labels without `le`), with Prometheus' annotations.
+fn histogram_function(
+    ctx: &Ctx<'_>,
+    f: &HistogramFn,
+    input: Vec<StepSeries>,
+    grid: Grid,
+    span: crate::Span,
+) -> Vec<StepSeries> {
+    let mut out: Vec<StepSeries> = Vec::new();
+    let mut native_keys: HashMap<Labels, Vec<bool>> = HashMap::new();
+    // Classic bucket series grouped by their labels without `le` (and without the name).
+    let mut groups: Vec<ClassicGroup> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
-    for series in eval_vector(ctx, &c.args[1], grid)? {
-        let series = series?;
+    for series in input {
+        let mut key = series.labels.clone();
+        if series.values.iter().any(|v| matches!(v, Some(Point::H(_)))) {
+            let present = native_keys
+                .entry(key.clone())
+                .or_insert_with(|| vec![false; grid.len]);
+            let values = series
+                .values
+                .iter()
+                .enumerate()
+                .map(|(step, v)| match v {
+                    Some(Point::H(h)) => {
+                        present[step] = true;
+                        Some(Point::F(f.native(step, h)))
+                    }
+                    _ => None,
+                })
+                .collect();
+            out.push(StepSeries {
+                labels: key.clone(),
+                drop_name: true,
+                values,
+            });
+            if !series.values.iter().any(|v| matches!(v, Some(Point::F(_)))) {
+                continue;
+            }
+        }
         let le = series.labels.get("le");
         let Some(bound) = parse_le(le) else {
             ctx.warn(
@@ -538,28 +790,24 @@ fn histogram_quantile<'a>(
             );
             continue;
         };
-        let mut key = series.labels.clone();
         key.remove("le");
-        key.drop_metric_name();
+        let metric = series.labels.get(METRIC_NAME).to_string();
         let slot = *index.entry(key.clone()).or_insert_with(|| {
-            groups.push((key, Vec::new()));
+            groups.push((key, metric, Vec::new()));
             groups.len() - 1
         });
-        groups[slot].1.push((bound, series));
+        groups[slot].2.push((bound, series));
     }
-    let mut out = Vec::with_capacity(groups.len());
-    for (labels, buckets) in groups {
-        let metric = buckets
-            .first()
-            .map(|(_, s)| s.labels.get(METRIC_NAME).to_string())
-            .unwrap_or_default();
+    for (labels, metric, buckets) in groups {
+        let native = native_keys.get(&labels);
         let mut scratch = Vec::with_capacity(buckets.len());
         let mut forced = false;
-        let values: Vec<Option<f64>> = (0..grid.len)
+        let mut mixed = false;
+        let values: Vec<Option<Point>> = (0..grid.len)
             .map(|step| {
                 scratch.clear();
                 scratch.extend(buckets.iter().filter_map(|(bound, s)| {
-                    s.values[step].map(|count| kernels::Bucket {
+                    float_at(&s.values, step).map(|count| kernels::Bucket {
                         upper_bound: *bound,
                         count,
                     })
@@ -567,11 +815,31 @@ fn histogram_quantile<'a>(
                 if scratch.is_empty() {
                     return None;
                 }
-                let (v, monotonic_fix, _) = kernels::bucket_quantile(q[step], &mut scratch);
-                forced |= monotonic_fix;
-                Some(v)
+                if native.is_some_and(|n| n[step]) {
+                    mixed = true;
+                    return None;
+                }
+                let (v, fixed) = f.classic(step, &mut scratch);
+                forced |= fixed;
+                Some(Point::F(v))
             })
             .collect();
+        if mixed {
+            ctx.warn(
+                format!(
+                    "vector contains a mix of classic and native histograms for metric name {metric:?}"
+                ),
+                span,
+            );
+            // The native result of the same group is dropped at those steps too.
+            for s in out.iter_mut().filter(|s| s.labels == labels) {
+                for (step, v) in s.values.iter_mut().enumerate() {
+                    if values[step].is_none() && scratch_present(&buckets, step) {
+                        *v = None;
+                    }
+                }
+            }
+        }
         if forced {
             ctx.info(
                 format!(
@@ -580,13 +848,20 @@ fn histogram_quantile<'a>(
                 span,
             );
         }
-        out.push(Ok(StepSeries {
+        out.push(StepSeries {
             labels,
-            drop_name: false,
+            drop_name: true,
             values,
-        }));
+        });
     }
-    Ok(Box::new(out.into_iter()))
+    out
+}
+
+/// Whether any bucket series has a float at `step`.
+fn scratch_present(buckets: &[(f64, StepSeries)], step: usize) -> bool {
+    buckets
+        .iter()
+        .any(|(_, s)| float_at(&s.values, step).is_some())
 }
 
 /// A bucket's `le` as Prometheus parses it (`strconv.ParseFloat`).
@@ -644,4 +919,17 @@ fn range_kernel(name: &str) -> Option<RangeKernel> {
         }
         _ => return None,
     })
+}
+
+/// The histogram samples of a window `(from, to]`.
+fn histogram_window(
+    samples: &[crate::engine::HistogramSample],
+    (from, to): (i64, i64),
+) -> &[crate::engine::HistogramSample] {
+    if samples.is_empty() {
+        return samples;
+    }
+    let lo = samples.partition_point(|s| s.t <= from);
+    let hi = samples.partition_point(|s| s.t <= to).max(lo);
+    &samples[lo..hi]
 }

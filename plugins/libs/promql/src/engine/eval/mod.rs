@@ -9,14 +9,18 @@
 mod aggregate;
 mod binary;
 mod call;
+mod histogram_ops;
 mod selector;
 
 use std::cell::{Cell, RefCell};
 use std::time::Instant;
 
+use std::sync::Arc;
+
+use super::histogram::FloatHistogram;
 use super::{
-    Annotations, EngineOptions, Labels, QueryError, QueryParams, QueryResult, Sample, Series,
-    Storage, Value, VectorSample,
+    Annotations, EngineOptions, HistogramSample, Labels, QueryError, QueryParams, QueryResult,
+    Sample, Series, Storage, Value, VectorSample,
 };
 use crate::{AtModifier, DurationExpr, Expr, Span, UnaryOp, ValueType};
 
@@ -59,13 +63,35 @@ impl Grid {
     }
 }
 
+/// The value of a series at one step: a float or a native histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Point {
+    F(f64),
+    H(Arc<FloatHistogram>),
+}
+
+impl Point {
+    /// The float, if this is one.
+    pub fn float(&self) -> Option<f64> {
+        match self {
+            Point::F(v) => Some(*v),
+            Point::H(_) => None,
+        }
+    }
+}
+
+/// The float at a step, if there is one (histograms read as absent).
+pub(crate) fn float_at(values: &[Option<Point>], step: usize) -> Option<f64> {
+    values.get(step)?.as_ref()?.float()
+}
+
 /// An instant-vector series on a grid.
 #[derive(Debug, Clone)]
 pub(crate) struct StepSeries {
     pub labels: Labels,
     /// `__name__` is to be dropped at the end of evaluation (Prometheus' delayed name removal).
     pub drop_name: bool,
-    pub values: Vec<Option<f64>>,
+    pub values: Vec<Option<Point>>,
 }
 
 /// A range-vector series: samples (staleness markers removed) covering every step's window.
@@ -76,6 +102,8 @@ pub(crate) struct RangeSeries {
     pub samples: Vec<Sample>,
     /// Start timestamps parallel to `samples`, or empty (subqueries never carry them).
     pub start_ts: Vec<i64>,
+    /// Native-histogram samples (staleness markers never are histograms).
+    pub histograms: Vec<HistogramSample>,
 }
 
 pub(crate) type Stream<'a> = Box<dyn Iterator<Item = Result<StepSeries, QueryError>> + 'a>;
@@ -85,6 +113,16 @@ pub(crate) type RangeStream<'a> = Box<dyn Iterator<Item = Result<RangeSeries, Qu
 pub(crate) struct RangeOperand<'a> {
     pub series: RangeStream<'a>,
     pub windows: Vec<(i64, i64)>,
+}
+
+impl RangeOperand<'_> {
+    /// No series (a query without steps).
+    fn empty(windows: Vec<(i64, i64)>) -> Self {
+        RangeOperand {
+            series: Box::new(std::iter::empty()),
+            windows,
+        }
+    }
 }
 
 /// State shared by all operators of one query.
@@ -226,12 +264,20 @@ fn eval_instant_result(ctx: &Ctx<'_>, expr: &Expr, grid: Grid) -> Result<Value, 
             let mut out = Vec::new();
             for series in eval_vector(ctx, expr, grid)? {
                 let series = finish_labels(series?);
-                if let Some(Some(v)) = series.values.first() {
-                    out.push(VectorSample {
+                match series.values.into_iter().next().flatten() {
+                    Some(Point::F(v)) => out.push(VectorSample {
                         labels: series.labels,
                         t,
-                        v: *v,
-                    });
+                        v,
+                        h: None,
+                    }),
+                    Some(Point::H(h)) => out.push(VectorSample {
+                        labels: series.labels,
+                        t,
+                        v: 0.0,
+                        h: Some(h),
+                    }),
+                    None => {}
                 }
             }
             let mut seen = std::collections::HashSet::new();
@@ -256,12 +302,20 @@ fn eval_instant_result(ctx: &Ctx<'_>, expr: &Expr, grid: Grid) -> Result<Value, 
                     .filter(|s| s.t > from && s.t <= to)
                     .copied()
                     .collect();
-                if !samples.is_empty() {
+                let histograms: Vec<HistogramSample> = series
+                    .histograms
+                    .iter()
+                    .filter(|s| s.t > from && s.t <= to)
+                    .cloned()
+                    .collect();
+                if !samples.is_empty() || !histograms.is_empty() {
                     let mut labels = series.labels;
                     if series.drop_name {
                         labels.drop_metric_name();
                     }
-                    out.push(Series::new(labels, samples));
+                    let mut series = Series::new(labels, samples);
+                    series.histograms = histograms;
+                    out.push(series);
                 }
             }
             out.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -271,23 +325,25 @@ fn eval_instant_result(ctx: &Ctx<'_>, expr: &Expr, grid: Grid) -> Result<Value, 
 }
 
 fn eval_range_result(ctx: &Ctx<'_>, expr: &Expr, grid: Grid) -> Result<Value, QueryError> {
-    let to_series = |labels: Labels, values: &[Option<f64>]| {
-        Series::new(
-            labels,
-            values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| v.map(|v| Sample { t: grid.time(i), v }))
-                .collect(),
-        )
+    let to_series = |labels: Labels, values: Vec<Option<Point>>| {
+        let mut series = Series::new(labels, Vec::new());
+        for (i, v) in values.into_iter().enumerate() {
+            let t = grid.time(i);
+            match v {
+                Some(Point::F(v)) => series.samples.push(Sample { t, v }),
+                Some(Point::H(h)) => series.histograms.push(HistogramSample { t, h, st: 0 }),
+                None => {}
+            }
+        }
+        series
     };
     match expr.value_type() {
         ValueType::Scalar => {
-            let values: Vec<Option<f64>> = eval_scalar(ctx, expr, grid)?
+            let values: Vec<Option<Point>> = eval_scalar(ctx, expr, grid)?
                 .into_iter()
-                .map(Some)
+                .map(|v| Some(Point::F(v)))
                 .collect();
-            Ok(Value::Matrix(vec![to_series(Labels::default(), &values)]))
+            Ok(Value::Matrix(vec![to_series(Labels::default(), values)]))
         }
         ValueType::Vector => {
             // Series that end up with the same labels merge when their steps do not overlap, as
@@ -322,7 +378,7 @@ fn eval_range_result(ctx: &Ctx<'_>, expr: &Expr, grid: Grid) -> Result<Value, Qu
             }
             let mut out: Vec<Series> = merged
                 .into_iter()
-                .map(|s| to_series(s.labels, &s.values))
+                .map(|s| to_series(s.labels, s.values))
                 .collect();
             out.sort_by(|a, b| a.labels.cmp(&b.labels));
             if out.windows(2).any(|w| w[0].labels == w[1].labels) {
@@ -357,6 +413,17 @@ pub(crate) fn unwrap_parens(mut expr: &Expr) -> &Expr {
         expr = &p.expr;
     }
     expr
+}
+
+/// A string argument that must be a label name: refused, with Go's quoting of its bytes, when it is
+/// not valid UTF-8.
+pub(crate) fn eval_label_name(expr: &Expr, what: &str) -> Result<String, QueryError> {
+    if let Expr::String(s) = unwrap_parens(expr)
+        && let Some(quoted) = &s.invalid_utf8
+    {
+        return Err(QueryError::Execution(format!("{what} {quoted}")));
+    }
+    eval_string(expr)
 }
 
 pub(crate) fn eval_string(expr: &Expr) -> Result<String, QueryError> {
@@ -408,7 +475,12 @@ pub(crate) fn eval_vector<'a>(
             Ok(Box::new(input.map(|series| {
                 series.map(|mut s| {
                     s.drop_name = true;
-                    s.values.iter_mut().flatten().for_each(|v| *v = -*v);
+                    for point in s.values.iter_mut().flatten() {
+                        *point = match point {
+                            Point::F(v) => Point::F(-*v),
+                            Point::H(h) => Point::H(Arc::new(histogram_ops::scale(h, -1.0))),
+                        };
+                    }
                     s
                 })
             })))

@@ -1,8 +1,8 @@
 //! Selectors and subqueries: where series enter the operator tree.
 
-use super::{Ctx, Grid, RangeOperand, RangeSeries, StepSeries, Stream, eval_vector};
+use super::{Ctx, Grid, Point, RangeOperand, RangeSeries, StepSeries, Stream, eval_vector};
 use crate::engine::value::{METRIC_NAME, is_stale_nan};
-use crate::engine::{QueryError, Sample};
+use crate::engine::{HistogramSample, QueryError, Sample};
 use crate::{Matcher, MatcherOp, MatrixSelector, SubqueryExpr, VectorSelector};
 
 /// The selector's matchers, with the one its metric name implies.
@@ -59,23 +59,37 @@ pub(crate) fn vector<'a>(
             return Some(Err(err));
         }
         let samples = &stored.samples;
+        let histograms = &stored.histograms;
         let mut points = 0usize;
-        let values: Vec<Option<f64>> = times
+        let values: Vec<Option<Point>> = times
             .iter()
             .map(|&t| {
-                let idx = samples.partition_point(|s| s.t <= t);
-                let index = idx.checked_sub(1)?;
-                let sample = samples.get(index)?;
-                if sample.t <= t.saturating_sub(lookback) || is_stale_nan(sample.v) {
-                    return None;
-                }
+                let float = samples
+                    .partition_point(|s| s.t <= t)
+                    .checked_sub(1)
+                    .map(|i| (i, samples[i]));
+                let histogram = histograms
+                    .partition_point(|h| h.t <= t)
+                    .checked_sub(1)
+                    .map(|i| &histograms[i]);
+                let oldest = t.saturating_sub(lookback);
+                let point = match (float, histogram) {
+                    (Some((_, f)), Some(h)) if h.t > f.t => {
+                        (h.t > oldest).then(|| (h.t, Point::H(h.h.clone()), h.st))
+                    }
+                    (Some((index, f)), _) => (f.t > oldest && !is_stale_nan(f.v)).then(|| {
+                        let st = stored.start_ts.get(index).copied().unwrap_or(0);
+                        (f.t, Point::F(f.v), st)
+                    }),
+                    (None, Some(h)) => (h.t > oldest).then(|| (h.t, Point::H(h.h.clone()), h.st)),
+                    (None, None) => None,
+                };
+                let (sample_t, point, st) = point?;
                 points += 1;
                 Some(match emit {
-                    Emit::Value => sample.v,
-                    Emit::Timestamp => sample.t as f64 / 1000.0,
-                    Emit::StartTimestamp => {
-                        stored.start_ts.get(index).copied().unwrap_or(0) as f64 / 1000.0
-                    }
+                    Emit::Value => point,
+                    Emit::Timestamp => Point::F(sample_t as f64 / 1000.0),
+                    Emit::StartTimestamp => Point::F(st as f64 / 1000.0),
                 })
             })
             .collect();
@@ -109,6 +123,14 @@ fn windows(
         .collect()
 }
 
+/// The earliest window start and the latest window end; `None` without steps.
+fn span_of(windows: &[(i64, i64)]) -> Option<(i64, i64)> {
+    Some((
+        windows.iter().map(|w| w.0).min()?,
+        windows.iter().map(|w| w.1).max()?,
+    ))
+}
+
 /// Counts the samples of every step's window against the query's sample limit.
 fn hold_windows(
     ctx: &Ctx<'_>,
@@ -133,14 +155,8 @@ pub(crate) fn matrix<'a>(
     let offset = sel.offset.as_ref().map_or(0, |d| ctx.duration_ms(d));
     let range = ctx.duration_ms(&m.range);
     let windows = windows(ctx, grid, sel.at, offset, range);
-    let (Some(min), Some(max)) = (
-        windows.iter().map(|w| w.0).min(),
-        windows.iter().map(|w| w.1).max(),
-    ) else {
-        return Ok(RangeOperand {
-            series: Box::new(std::iter::empty()),
-            windows,
-        });
+    let Some((min, max)) = span_of(&windows) else {
+        return Ok(RangeOperand::empty(windows));
     };
     let stored = ctx
         .storage
@@ -168,7 +184,8 @@ pub(crate) fn matrix<'a>(
             stored.samples = samples;
             stored.start_ts = start_ts;
         }
-        if stored.samples.is_empty() {
+        stored.histograms.retain(|h| h.t > min && h.t <= max);
+        if stored.samples.is_empty() && stored.histograms.is_empty() {
             return None;
         }
         if let Err(err) = hold_windows(ctx, &stored.samples, &ws) {
@@ -179,6 +196,7 @@ pub(crate) fn matrix<'a>(
             drop_name: false,
             samples: stored.samples,
             start_ts: stored.start_ts,
+            histograms: stored.histograms,
         }))
     });
     Ok(RangeOperand {
@@ -203,14 +221,8 @@ pub(crate) fn subquery<'a>(
         .filter(|s| *s > 0)
         .unwrap_or(ctx.options.default_subquery_step_ms);
     let windows = windows(ctx, grid, sq.at, offset, range);
-    let (Some(min), Some(max)) = (
-        windows.iter().map(|w| w.0).min(),
-        windows.iter().map(|w| w.1).max(),
-    ) else {
-        return Ok(RangeOperand {
-            series: Box::new(std::iter::empty()),
-            windows,
-        });
+    let Some((min, max)) = span_of(&windows) else {
+        return Ok(RangeOperand::empty(windows));
     };
     // Go's integer division truncates towards zero; so does Rust's.
     let mut start = step.saturating_mul(min / step);
@@ -228,18 +240,17 @@ pub(crate) fn subquery<'a>(
             Ok(series) => series,
             Err(err) => return Some(Err(err)),
         };
-        let samples: Vec<Sample> = series
-            .values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| {
-                v.map(|v| Sample {
-                    t: inner_grid.time(i),
-                    v,
-                })
-            })
-            .collect();
-        if samples.is_empty() {
+        let mut samples = Vec::new();
+        let mut histograms = Vec::new();
+        for (i, v) in series.values.into_iter().enumerate() {
+            let t = inner_grid.time(i);
+            match v {
+                Some(Point::F(v)) => samples.push(Sample { t, v }),
+                Some(Point::H(h)) => histograms.push(HistogramSample { t, h, st: 0 }),
+                None => {}
+            }
+        }
+        if samples.is_empty() && histograms.is_empty() {
             return None;
         }
         if let Err(err) = hold_windows(ctx, &samples, &ws) {
@@ -250,6 +261,7 @@ pub(crate) fn subquery<'a>(
             drop_name: series.drop_name,
             samples,
             start_ts: Vec::new(),
+            histograms,
         }))
     });
     Ok(RangeOperand {

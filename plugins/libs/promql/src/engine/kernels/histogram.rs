@@ -1,6 +1,7 @@
 //! Classic-histogram kernels: `histogram_quantile` and `histogram_fraction` over `le` buckets (Prometheus'
 //! `promql/quantile.go: BucketQuantile, BucketFraction`).
 
+use super::search;
 use std::cmp::Ordering;
 
 use super::almost_equal;
@@ -129,20 +130,6 @@ fn ensure_monotonic_and_ignore_small_deltas(
         prev = curr;
     }
     fix
-}
-
-/// Go's `sort.Search`: the smallest `i` in `0..n` with `pred(i)`, assuming `pred` is monotonic; `n` if none.
-fn search(n: usize, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo
 }
 
 /// `histogram_quantile` over classic buckets (Prometheus' `BucketQuantile`). Returns the quantile, whether

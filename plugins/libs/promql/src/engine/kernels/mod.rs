@@ -142,3 +142,18 @@ mod tests {
         assert!(!almost_equal(stale, f64::NAN, 1e-6));
     }
 }
+
+/// Go's `sort.Search`: the smallest `i` in `0..n` with `pred(i)`, assuming `pred` is monotonic; `n` if
+/// none.
+pub(crate) fn search(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}

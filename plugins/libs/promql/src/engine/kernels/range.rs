@@ -4,6 +4,7 @@
 //! already removed. Each function returns `None` where Prometheus emits no sample for the series.
 
 use super::aggregate::{MeanAcc, kahan_sum_inc, quantile};
+use super::search;
 use crate::engine::Sample;
 
 /// Which of the extrapolating functions [`extrapolated_rate`] computes.
@@ -154,20 +155,6 @@ pub fn has_start_time_overlap(samples: &[Sample], start_ts: &[i64]) -> bool {
     samples.windows(2).enumerate().any(|(i, pair)| {
         i + 1 < start_ts.len() && check_start_time_overlap(start_ts[i], pair[0].t, start_ts[i + 1])
     })
-}
-
-/// Go's `sort.Search`: the smallest `i` in `0..n` with `pred(i)` (assuming `pred` is monotonic), else `n`.
-fn search(n: usize, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo
 }
 
 /// The value at `t` on the line between `p1` and `p2` (Prometheus' `interpolate`). For a counter that

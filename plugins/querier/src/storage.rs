@@ -1,0 +1,592 @@
+//! The engine's [`Storage`] over the ingesters. Every series lives on `replication_factor`
+//! ingesters, so a select asks every healthy ingester of the ring and merges their answers: each
+//! ingester streams its matching series in label order, a page (`-ingester.query-batch-series`
+//! series) at a time; the streams are merged by labels, and the replicas of one series become one
+//! series whose samples are the union of theirs by timestamp. Pages are fetched only when a stream
+//! runs dry, so memory stays bounded by one page per ingester plus what the engine keeps.
+//!
+//! The engine is synchronous and runs on a blocking thread; the ingester calls are async, so the
+//! storage holds the plugin runtime's handle and blocks on them.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
+
+use mimir_ingester_client::IngesterClient;
+use mimir_plugin_sdk::{CallMeta, Error, ErrorCode};
+use mimir_promql::engine::{Labels, QueryError, Sample, SeriesIter, Storage, StoredSeries};
+use mimir_promql::{Matcher, MatcherOp};
+use mimir_proto::ingester::{LabelMatcher, QueryRequest, Series as WireSeries, label_matcher};
+use mimir_ring::Ring;
+
+/// The ingesters a read asks, and how many of them may fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadSet {
+    /// Bus addresses of the healthy ingesters.
+    pub addrs: Vec<String>,
+    pub max_errors: usize,
+}
+
+/// Every healthy instance of the ring, and how many may fail: with replication factor `rf`, a
+/// quorum (`rf/2 + 1`) of each series' replicas must answer, so `rf - quorum` instances may be
+/// missing or fail (Mimir's replication set for reads).
+pub fn read_set(
+    ring: &Ring,
+    replication_factor: usize,
+    now_ms: i64,
+    heartbeat_timeout_ms: i64,
+) -> Result<ReadSet, Error> {
+    if ring.is_empty() {
+        return Err(Error::unavailable(
+            "empty ring: no ingester has joined it yet",
+        ));
+    }
+    let healthy = ring.healthy_instances(now_ms, heartbeat_timeout_ms);
+    let unhealthy = ring.len() - healthy.len();
+    let quorum = replication_factor / 2 + 1;
+    let max_errors = replication_factor.saturating_sub(quorum);
+    if unhealthy > max_errors || healthy.is_empty() {
+        return Err(Error::unavailable(format!(
+            "too many unhealthy instances in the ring: {unhealthy} of {} ingesters are not ACTIVE or missed their heartbeat",
+            ring.len()
+        )));
+    }
+    Ok(ReadSet {
+        addrs: healthy.into_iter().map(|(_, addr)| addr).collect(),
+        max_errors: max_errors - unhealthy,
+    })
+}
+
+/// A PromQL matcher as the ingester takes it.
+pub fn wire_matcher(matcher: &Matcher) -> LabelMatcher {
+    let kind = match matcher.op {
+        MatcherOp::Equal => label_matcher::Type::Eq,
+        MatcherOp::NotEqual => label_matcher::Type::Neq,
+        MatcherOp::Regex => label_matcher::Type::Re,
+        MatcherOp::NotRegex => label_matcher::Type::Nre,
+    };
+    LabelMatcher {
+        r#type: kind as i32,
+        name: matcher.name.clone(),
+        value: matcher.value.clone(),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// An ingester's series as the engine's.
+pub fn engine_series(series: WireSeries) -> StoredSeries {
+    StoredSeries {
+        labels: engine_labels(&series),
+        samples: series
+            .samples
+            .into_iter()
+            .map(|s| Sample {
+                t: s.timestamp_ms,
+                v: s.value,
+            })
+            .collect(),
+        // Ingesters keep no start timestamps and no native histograms.
+        start_ts: Vec::new(),
+        histograms: Vec::new(),
+    }
+}
+
+/// An ingester's label pairs as an engine label set.
+pub fn engine_labels(series: &WireSeries) -> Labels {
+    let pairs: Vec<(String, String)> = series
+        .labels
+        .iter()
+        .map(|l| (text(&l.name), text(&l.value)))
+        .collect();
+    if pairs.windows(2).all(|w| w[0].0 < w[1].0) && pairs.iter().all(|(_, v)| !v.is_empty()) {
+        Labels::from_sorted(pairs)
+    } else {
+        Labels::new(pairs)
+    }
+}
+
+/// Merges the samples of two replicas of a series: the union by timestamp (the first wins when
+/// both have one).
+pub fn merge_samples(a: Vec<Sample>, b: Vec<Sample>) -> Vec<Sample> {
+    if b.is_empty() {
+        return a;
+    }
+    if a.is_empty() {
+        return b;
+    }
+    if a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.t == y.t) {
+        return a;
+    }
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].t.cmp(&b[j].t) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// One page of a stream: series in label order and the next page's cursor (empty at the end).
+pub type Page = (Vec<StoredSeries>, Vec<u8>);
+
+/// Where the merge gets pages from: one stream per ingester.
+pub trait PageSource: Send {
+    /// Fetches the next page of each `(stream, cursor)`, concurrently where possible. A page is
+    /// the series (in label order) and the cursor of the next page (empty at the end).
+    fn fetch(&mut self, requests: &[(usize, Vec<u8>)]) -> Vec<Result<Page, Error>>;
+}
+
+struct Stream {
+    buffer: VecDeque<StoredSeries>,
+    /// The next page's cursor; `None` once the stream ended or failed.
+    next: Option<Vec<u8>>,
+}
+
+/// The k-way merge of the ingesters' streams, deduplicating replicas.
+pub struct MergeIter<S> {
+    source: S,
+    streams: Vec<Stream>,
+    failures: usize,
+    max_errors: usize,
+    failed: bool,
+}
+
+impl<S: PageSource> MergeIter<S> {
+    pub fn new(source: S, streams: usize, max_errors: usize) -> MergeIter<S> {
+        MergeIter {
+            source,
+            streams: (0..streams)
+                .map(|_| Stream {
+                    buffer: VecDeque::new(),
+                    next: Some(Vec::new()),
+                })
+                .collect(),
+            failures: 0,
+            max_errors,
+            failed: false,
+        }
+    }
+
+    /// Fetches a page for every stream that ran dry and has more.
+    fn refill(&mut self) -> Result<(), QueryError> {
+        let requests: Vec<(usize, Vec<u8>)> = self
+            .streams
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.buffer.is_empty())
+            .filter_map(|(i, s)| s.next.clone().map(|cursor| (i, cursor)))
+            .collect();
+        if requests.is_empty() {
+            return Ok(());
+        }
+        let replies = self.source.fetch(&requests);
+        for ((index, _), reply) in requests.iter().zip(replies) {
+            let stream = &mut self.streams[*index];
+            match reply {
+                Ok((series, next)) => {
+                    stream.buffer.extend(series);
+                    stream.next = (!next.is_empty()).then_some(next);
+                }
+                Err(error) => {
+                    stream.buffer.clear();
+                    stream.next = None;
+                    self.failures += 1;
+                    if self.failures > self.max_errors {
+                        return Err(storage_error(&error));
+                    }
+                    tracing::warn!(%error, "an ingester failed during a query; its replicas answer for it");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn next_series(&mut self) -> Result<Option<StoredSeries>, QueryError> {
+        // A stream whose buffer is empty but has more pages must be refilled before the smallest
+        // head is known. Pages are never empty unless the stream ends, but loop to be safe.
+        loop {
+            self.refill()?;
+            if self
+                .streams
+                .iter()
+                .all(|s| !s.buffer.is_empty() || s.next.is_none())
+            {
+                break;
+            }
+        }
+        // The stream whose next series sorts first; then every other stream with the same series.
+        let Some(first) = self
+            .streams
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.buffer.front().map(|series| (i, &series.labels)))
+            .min_by(|a, b| a.1.cmp(b.1))
+            .map(|(i, _)| i)
+        else {
+            return Ok(None);
+        };
+        let Some(mut merged) = self.streams[first].buffer.pop_front() else {
+            return Ok(None);
+        };
+        for (index, stream) in self.streams.iter_mut().enumerate() {
+            if index == first
+                || stream
+                    .buffer
+                    .front()
+                    .is_none_or(|series| series.labels != merged.labels)
+            {
+                continue;
+            }
+            if let Some(replica) = stream.buffer.pop_front() {
+                let samples = std::mem::take(&mut merged.samples);
+                merged.samples = merge_samples(samples, replica.samples);
+                // Start timestamps no longer line up with the merged samples (ingesters keep none).
+                merged.start_ts.clear();
+            }
+        }
+        Ok(Some(merged))
+    }
+}
+
+impl<S: PageSource> Iterator for MergeIter<S> {
+    type Item = Result<StoredSeries, QueryError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_series() {
+            Ok(series) => series.map(Ok),
+            Err(error) => {
+                self.failed = true;
+                Some(Err(error))
+            }
+        }
+    }
+}
+
+/// A bus error as the engine reports storage trouble.
+pub fn storage_error(error: &Error) -> QueryError {
+    match error.code {
+        ErrorCode::Timeout => QueryError::Timeout("fetching series from the ingesters".to_string()),
+        ErrorCode::BadRequest => QueryError::BadData(error.message.clone()),
+        _ => QueryError::Storage(format!(
+            "failed to fetch series from the ingesters: {}",
+            error.message
+        )),
+    }
+}
+
+/// One tenant's view of the ingesters for one query.
+pub struct IngesterStorage {
+    pub handle: tokio::runtime::Handle,
+    pub client: IngesterClient,
+    pub tenant: String,
+    pub read_set: ReadSet,
+    /// When the query gives up.
+    pub deadline: SystemTime,
+}
+
+impl IngesterStorage {
+    fn meta(&self) -> CallMeta {
+        let remaining = self
+            .deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        CallMeta::for_tenant(&self.tenant, Some(remaining))
+    }
+}
+
+struct IngesterPages<'a> {
+    storage: &'a IngesterStorage,
+    matchers: Vec<LabelMatcher>,
+    start_ms: i64,
+    end_ms: i64,
+}
+
+impl PageSource for IngesterPages<'_> {
+    fn fetch(&mut self, requests: &[(usize, Vec<u8>)]) -> Vec<Result<Page, Error>> {
+        let storage = self.storage;
+        let meta = storage.meta();
+        let calls = requests.iter().map(|(index, cursor)| {
+            let request = QueryRequest {
+                start_ms: self.start_ms,
+                end_ms: self.end_ms,
+                matchers: self.matchers.clone(),
+                cursor: cursor.clone(),
+                limit: 0,
+            };
+            let addr = storage
+                .read_set
+                .addrs
+                .get(*index)
+                .cloned()
+                .unwrap_or_default();
+            let meta = &meta;
+            async move {
+                let page = storage.client.query_page(&addr, meta, &request).await?;
+                let series = page.series.into_iter().map(engine_series).collect();
+                Ok((series, page.next_cursor))
+            }
+        });
+        storage.handle.block_on(futures::future::join_all(calls))
+    }
+}
+
+impl Storage for IngesterStorage {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<SeriesIter<'_>, QueryError> {
+        let pages = IngesterPages {
+            storage: self,
+            matchers: matchers.iter().map(wire_matcher).collect(),
+            start_ms,
+            end_ms,
+        };
+        Ok(Box::new(MergeIter::new(
+            pages,
+            self.read_set.addrs.len(),
+            self.read_set.max_errors,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use mimir_ring::{InstanceDesc, InstanceState, RingDesc};
+
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        Labels::new(
+            pairs
+                .iter()
+                .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
+                .collect(),
+        )
+    }
+
+    fn series(name: &str, samples: &[(i64, f64)]) -> StoredSeries {
+        StoredSeries {
+            labels: labels(&[("__name__", name)]),
+            samples: samples
+                .iter()
+                .map(|(t, v)| Sample { t: *t, v: *v })
+                .collect(),
+            start_ts: Vec::new(),
+            histograms: Vec::new(),
+        }
+    }
+
+    /// Streams served from memory in pages of `page` series; `fail` streams answer an error.
+    struct Fake {
+        streams: Vec<Vec<StoredSeries>>,
+        page: usize,
+        fail: Vec<usize>,
+        calls: usize,
+    }
+
+    impl PageSource for Fake {
+        fn fetch(&mut self, requests: &[(usize, Vec<u8>)]) -> Vec<Result<Page, Error>> {
+            requests
+                .iter()
+                .map(|(index, cursor)| {
+                    self.calls += 1;
+                    if self.fail.contains(index) {
+                        return Err(Error::unavailable("ingester down"));
+                    }
+                    let from: usize = if cursor.is_empty() {
+                        0
+                    } else {
+                        String::from_utf8_lossy(cursor).parse().unwrap_or(0)
+                    };
+                    let all = &self.streams[*index];
+                    let to = (from + self.page).min(all.len());
+                    let next = if to < all.len() {
+                        to.to_string().into_bytes()
+                    } else {
+                        Vec::new()
+                    };
+                    Ok((all[from..to].to_vec(), next))
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn replicas_merge_into_one_series_in_label_order() {
+        let fake = Fake {
+            streams: vec![
+                vec![series("a", &[(1, 1.0), (3, 3.0)]), series("c", &[(1, 1.0)])],
+                vec![
+                    series("a", &[(2, 2.0), (3, 3.0)]),
+                    series("b", &[(5, 5.0)]),
+                    series("c", &[(1, 1.0)]),
+                ],
+                vec![series("b", &[(5, 5.0), (6, 6.0)])],
+            ],
+            page: 1,
+            fail: vec![],
+            calls: 0,
+        };
+        let merged: Vec<StoredSeries> = MergeIter::new(fake, 3, 0)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            merged,
+            vec![
+                series("a", &[(1, 1.0), (2, 2.0), (3, 3.0)]),
+                series("b", &[(5, 5.0), (6, 6.0)]),
+                series("c", &[(1, 1.0)]),
+            ]
+        );
+    }
+
+    #[test]
+    fn pages_are_pulled_lazily() {
+        let many: Vec<StoredSeries> = (0..100)
+            .map(|i| series(&format!("m{i:03}"), &[(1, 1.0)]))
+            .collect();
+        let fake = Fake {
+            streams: vec![many],
+            page: 10,
+            fail: vec![],
+            calls: 0,
+        };
+        let mut iter = MergeIter::new(fake, 1, 0);
+        for _ in 0..15 {
+            assert!(iter.next().is_some_and(|r| r.is_ok()));
+        }
+        assert_eq!(iter.source.calls, 2);
+        assert_eq!(iter.by_ref().count(), 85);
+        assert_eq!(iter.source.calls, 10);
+    }
+
+    #[test]
+    fn failures_beyond_the_tolerated_ones_fail_the_select() {
+        let streams = vec![
+            vec![series("a", &[(1, 1.0)])],
+            vec![series("a", &[(1, 1.0)])],
+            vec![series("a", &[(1, 1.0)])],
+        ];
+        let tolerated = Fake {
+            streams: streams.clone(),
+            page: 5,
+            fail: vec![1],
+            calls: 0,
+        };
+        let merged: Vec<StoredSeries> = MergeIter::new(tolerated, 3, 1)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(merged, vec![series("a", &[(1, 1.0)])]);
+        let too_many = Fake {
+            streams,
+            page: 5,
+            fail: vec![0, 2],
+            calls: 0,
+        };
+        let mut iter = MergeIter::new(too_many, 3, 1);
+        let first = iter.next();
+        assert!(
+            matches!(first, Some(Err(QueryError::Storage(ref m))) if m.contains("ingester down")),
+            "{first:?}"
+        );
+        assert!(iter.next().is_none());
+    }
+
+    #[test]
+    fn sample_merge_is_a_union_by_time() {
+        let a = vec![Sample { t: 1, v: 1.0 }, Sample { t: 4, v: 4.0 }];
+        let b = vec![
+            Sample { t: 0, v: 0.0 },
+            Sample { t: 4, v: 9.0 },
+            Sample { t: 5, v: 5.0 },
+        ];
+        assert_eq!(
+            merge_samples(a, b),
+            vec![
+                Sample { t: 0, v: 0.0 },
+                Sample { t: 1, v: 1.0 },
+                Sample { t: 4, v: 4.0 },
+                Sample { t: 5, v: 5.0 },
+            ]
+        );
+    }
+
+    fn ring(states: &[(InstanceState, i64)]) -> Ring {
+        let mut instances = BTreeMap::new();
+        for (i, (state, heartbeat_ms)) in states.iter().enumerate() {
+            instances.insert(
+                format!("i{i}"),
+                InstanceDesc {
+                    addr: format!("ingester@i{i}:9095"),
+                    state: *state,
+                    tokens: vec![u32::try_from(i).unwrap_or(0) * 1000],
+                    zone: String::new(),
+                    heartbeat_ms: *heartbeat_ms,
+                    registered_ms: 0,
+                },
+            );
+        }
+        Ring::new(RingDesc { instances })
+    }
+
+    #[test]
+    fn read_sets() {
+        let healthy = ring(&[
+            (InstanceState::Active, 1000),
+            (InstanceState::Active, 1000),
+            (InstanceState::Active, 1000),
+        ]);
+        let set = read_set(&healthy, 3, 1000, 60_000).unwrap();
+        assert_eq!(set.addrs.len(), 3);
+        assert_eq!(set.max_errors, 1);
+        let one_down = ring(&[
+            (InstanceState::Active, 1000),
+            (InstanceState::Leaving, 1000),
+            (InstanceState::Active, 1000),
+        ]);
+        let set = read_set(&one_down, 3, 1000, 60_000).unwrap();
+        assert_eq!(
+            (set.addrs, set.max_errors),
+            (
+                vec![
+                    "ingester@i0:9095".to_string(),
+                    "ingester@i2:9095".to_string()
+                ],
+                0
+            )
+        );
+        let two_down = ring(&[
+            (InstanceState::Active, 1000),
+            (InstanceState::Active, -100_000),
+            (InstanceState::Joining, 1000),
+        ]);
+        assert!(read_set(&two_down, 3, 1000, 60_000).is_err());
+        assert!(read_set(&Ring::default(), 1, 0, 0).is_err());
+        let single = ring(&[(InstanceState::Active, 1000)]);
+        assert_eq!(read_set(&single, 1, 1000, 60_000).unwrap().max_errors, 0);
+    }
+}
