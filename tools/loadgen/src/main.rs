@@ -2,7 +2,13 @@
 //! sending anything (so the generator's own CPU stays out of the measurement), with one sample per
 //! series per round and timestamps advancing by a scrape interval, then sends them over HTTP with a
 //! fixed number of connections. Each series' batches are always sent by the same connection, in
-//! round order, so no sample arrives out of order. Prints one JSON line with what it sent.
+//! round order, so no sample arrives out of order. Prints one JSON line with what it sent,
+//! including the first and last rounds' timestamps (for querying the data afterwards).
+//!
+//! Series `i` is `loadgen_metric_{i % 100}{instance="host-{i / 1000}", job="loadgen", series="i"}`,
+//! a counter, except that every series with `i % 100 == 99` is a bucket of the classic histogram
+//! `loadgen_request_duration_seconds_bucket{instance, job, le}` (10 bounds, each full instance of
+//! 1 000 series has all of them), whose cumulative counts grow every round.
 //!
 //! ```text
 //! mimir-loadgen -url=http://127.0.0.1:8080/api/v1/push -series=100000 -rounds=30
@@ -57,17 +63,52 @@ fn parse() -> Result<Options, String> {
     Ok(options)
 }
 
+/// The `le` bounds of the classic histogram `loadgen_request_duration_seconds`.
+const BUCKET_BOUNDS: [&str; 10] = [
+    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
+];
+
+/// Each bucket's cumulative count per round (before the per-instance factor): increasing in `le`.
+const BUCKET_WEIGHTS: [usize; 10] = [1, 3, 7, 12, 20, 30, 41, 50, 55, 57];
+
+/// Which bucket series `index` is, if it is one: every series whose index % 100 == 99 is a bucket
+/// of `loadgen_request_duration_seconds`, with `le` chosen by (index / 100) % 10, so each full
+/// instance (1 000 series) has every bound once.
+fn bucket(index: usize) -> Option<usize> {
+    (index % 100 == 99).then_some((index / 100) % BUCKET_BOUNDS.len())
+}
+
 fn series_labels(index: usize) -> Vec<Label> {
+    let instance = format!("host-{}", index / 1000);
+    if let Some(bucket) = bucket(index) {
+        // No `series` label: a histogram's buckets differ only in `le`.
+        return vec![
+            Label::new("__name__", "loadgen_request_duration_seconds_bucket"),
+            Label::new("instance", &instance),
+            Label::new("job", "loadgen"),
+            Label::new("le", BUCKET_BOUNDS[bucket]),
+        ];
+    }
     vec![
         Label::new("__name__", &format!("loadgen_metric_{}", index % 100)),
-        Label::new("instance", &format!("host-{}", index / 1000)),
+        Label::new("instance", &instance),
         Label::new("job", "loadgen"),
         Label::new("series", &index.to_string()),
     ]
 }
 
-/// requests[connection] = that connection's request bodies, in send order.
-fn build(options: &Options) -> (Vec<Vec<Vec<u8>>>, usize) {
+/// Series `index`'s value in `round`: counters that grow every round; bucket counts are cumulative
+/// (monotonic in `le`), and grow at a rate that differs between instances.
+fn series_value(index: usize, round: usize) -> f64 {
+    match bucket(index) {
+        Some(bucket) => ((round + 1) * BUCKET_WEIGHTS[bucket] * (1 + (index / 1000) % 5)) as f64,
+        None => (round * 7 + index) as f64 * 0.5,
+    }
+}
+
+/// requests[connection] = that connection's request bodies, in send order; the number of samples;
+/// the first round's timestamp (ms).
+fn build(options: &Options) -> (Vec<Vec<Vec<u8>>>, usize, i64) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -87,7 +128,7 @@ fn build(options: &Options) -> (Vec<Vec<Vec<u8>>>, usize) {
                     .map(|index| TimeSeries {
                         labels: labels[index].clone(),
                         samples: vec![Sample {
-                            value: (round * 7 + index) as f64 * 0.5,
+                            value: series_value(index, round),
                             timestamp,
                         }],
                         ..TimeSeries::default()
@@ -99,7 +140,7 @@ fn build(options: &Options) -> (Vec<Vec<Vec<u8>>>, usize) {
             per_connection[batch % options.concurrency].push(encode_write_request(&request));
         }
     }
-    (per_connection, samples)
+    (per_connection, samples, start)
 }
 
 fn main() {
@@ -110,7 +151,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let (per_connection, samples) = build(&options);
+    let (per_connection, samples, start) = build(&options);
+    let end = start + options.rounds.saturating_sub(1) as i64 * options.interval_ms;
     let started = Instant::now();
     let results: Vec<(usize, usize, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = per_connection
@@ -134,7 +176,7 @@ fn main() {
         .find(|e| !e.is_empty())
         .unwrap_or("");
     println!(
-        "{{\"samples\":{samples},\"requests\":{requests},\"errors\":{errors},\"seconds\":{elapsed:.3},\"samples_per_second\":{:.0},\"first_error\":{:?}}}",
+        "{{\"samples\":{samples},\"requests\":{requests},\"errors\":{errors},\"seconds\":{elapsed:.3},\"samples_per_second\":{:.0},\"first_error\":{:?},\"first_timestamp_ms\":{start},\"last_timestamp_ms\":{end}}}",
         samples as f64 / elapsed.max(1e-9),
         first_error
     );

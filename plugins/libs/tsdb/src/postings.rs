@@ -102,6 +102,11 @@ impl Postings {
         self.index.keys().map(|name| name.to_string()).collect()
     }
 
+    /// How many values `name` has.
+    pub fn value_count(&self, name: &str) -> usize {
+        self.index.get(name).map_or(0, BTreeMap::len)
+    }
+
     /// Values in use for `name`, sorted.
     pub fn label_values(&self, name: &str) -> Vec<String> {
         self.index

@@ -611,3 +611,55 @@ fn refs_of_more_series_than_one_lookup_batch_come_back_in_order() {
     head.series_refs_for_pairs(asked.iter().map(|pairs| &pairs[..]), &mut refs);
     assert_eq!(refs, expected);
 }
+
+/// Regex matchers on labels with many values are checked on the candidates of the other matchers
+/// (see `Index::matching`); the answer must be what the postings give, whatever the mix of matchers.
+#[test]
+fn regexes_on_labels_with_many_values_select_what_the_postings_select() {
+    let h = head(0, 0);
+    let values = POST_FILTER_MIN_VALUES * 2;
+    for i in 0..values {
+        let series = i.to_string();
+        let name = format!("metric_{}", i % 10);
+        let ls = if i % 3 == 0 {
+            labels(&[("__name__", &name), ("series", &series)])
+        } else {
+            labels(&[("__name__", &name), ("series", &series), ("zone", "a")])
+        };
+        let (r, _) = h.get_or_create_series(ls).unwrap();
+        h.append(r, 1, 1.0).unwrap();
+    }
+    let not_re =
+        |name: &str, value: &str| Matcher::new(MatchOp::RegexNoMatch, name, value).unwrap();
+    let cases: Vec<Vec<Matcher>> = vec![
+        vec![eq("__name__", "metric_7"), re("series", ".*7")],
+        vec![re("__name__", "metric_[12]"), re("series", "1.*|.*9")],
+        vec![eq("__name__", "metric_3"), not_re("series", ".*[02468]")],
+        vec![eq("__name__", "metric_3"), re("series", "")],
+        vec![
+            eq("__name__", "metric_4"),
+            not_re("zone", "a"),
+            re("series", ".*4"),
+        ],
+        vec![re("series", ".*77")],
+        vec![not_re("zone", "a"), re("series", "1.*")],
+        vec![re("__name__", ".+"), re("series", ".*5")],
+    ];
+    let all = h.select(&[], 0, 10, None, 0).series;
+    assert_eq!(all.len(), values);
+    for matchers in cases {
+        let mut expected: Vec<Labels> = all
+            .iter()
+            .filter(|s| matchers.iter().all(|m| m.matches_labels(&s.labels)))
+            .map(|s| s.labels.clone())
+            .collect();
+        expected.sort();
+        let got: Vec<Labels> = h
+            .select(&matchers, 0, 10, None, 0)
+            .series
+            .into_iter()
+            .map(|s| s.labels)
+            .collect();
+        assert_eq!(got, expected, "matchers {matchers:?}");
+    }
+}
