@@ -706,7 +706,12 @@ fn layout_ok(spans: &[Span], buckets: &[f64]) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    // Many generated pairs are rejected by the assumptions of the totals property; allow for them.
+    #![proptest_config(ProptestConfig {
+        cases: 400,
+        max_global_rejects: 100_000,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn literal_parser_never_panics(text in ".{0,60}") {
@@ -753,6 +758,11 @@ proptest! {
     #[test]
     fn add_and_sub_keep_totals_and_layouts(a in arb_valid_histogram(), b in arb_valid_histogram()) {
         prop_assume!(zero_bucket_ok(&a) && zero_bucket_ok(&b));
+        // With different schemas *and* zero thresholds, Prometheus' Add widens the zero bucket at the
+        // finer schema (folding a bucket below the new threshold into the zero count) and then adds
+        // the buckets reduced to the coarser schema, where that bucket's bound lies above the
+        // threshold, so it is counted twice; we follow Prometheus there, so totals are not kept.
+        prop_assume!(a.schema == b.schema || a.zero_threshold == b.zero_threshold);
         let mut sum = a.clone();
         match sum.add(&b) {
             Err(HistogramError::IncompatibleSchema) => {
