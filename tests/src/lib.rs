@@ -152,6 +152,30 @@ pub fn run_host(args: &[String], env: &[(&str, &str)]) -> Output {
         .unwrap_or_else(|error| panic!("cannot run mimir-host: {error}"))
 }
 
+/// `count` ingester processes (`-target=ingester`, instance ids `ingester-0`…), each with its own
+/// data directory, finding the ring through the KV at `kv` (`host:grpc-port`). The directories are
+/// returned so a test can restart an ingester on its data.
+pub fn start_ingesters(
+    plugins: &PluginDir,
+    kv: &str,
+    count: usize,
+) -> (Vec<HostProcess>, Vec<tempfile::TempDir>) {
+    let mut ingesters = Vec::with_capacity(count);
+    let mut dirs = Vec::with_capacity(count);
+    for index in 0..count {
+        let data = tempfile::tempdir().expect("temp dir");
+        ingesters.push(HostProcess::start(&[
+            plugins.flag(),
+            "-target=ingester".to_string(),
+            format!("-instance-id=ingester-{index}"),
+            format!("-ingester.data-dir={}", data.path().display()),
+            format!("-bus.peers=kv={kv}"),
+        ]));
+        dirs.push(data);
+    }
+    (ingesters, dirs)
+}
+
 /// A running `mimir-host` process on loopback ports, with its log captured to a file.
 pub struct HostProcess {
     child: Child,

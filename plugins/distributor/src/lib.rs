@@ -7,7 +7,6 @@
 mod config;
 mod encode;
 mod push;
-mod ring_watcher;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -27,7 +26,7 @@ use mimir_validation::{
 
 use crate::config::DistributorConfig;
 use crate::push::PushReply;
-use crate::ring_watcher::RingWatcher;
+use mimir_ingester_client::RingWatcher;
 
 pub struct Distributor {
     config: DistributorConfig,

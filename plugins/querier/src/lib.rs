@@ -10,7 +10,6 @@ mod api;
 mod config;
 mod json;
 mod params;
-mod ring_watcher;
 mod storage;
 
 use std::sync::Arc;
@@ -32,8 +31,8 @@ use tokio::sync::Semaphore;
 use crate::api::{ApiError, ApiResult, QueryKind, QueryRun, Reader};
 use crate::config::QuerierConfig;
 use crate::params::Form;
-use crate::ring_watcher::RingWatcher;
 use crate::storage::{ReadSet, read_set};
+use mimir_ingester_client::RingWatcher;
 
 /// Mimir's `-http.prometheus-http-prefix`.
 pub const PROMETHEUS_PREFIX: &str = "/prometheus";

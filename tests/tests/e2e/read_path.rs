@@ -468,20 +468,7 @@ fn replicas_on_three_ingesters_are_read_once_and_one_ingester_down_is_tolerated(
     let ingester_plugins = PluginDir::new().with("mimir_ingester", "libmimir_ingester.so");
     let (http0, grpc0) = (free_port(), free_port());
     let kv = format!("127.0.0.1:{grpc0}");
-    let mut ingesters = Vec::new();
-    let mut dirs = Vec::new();
-    for index in 0..3 {
-        let data = tempfile::tempdir().expect("temp dir");
-        let ingester = HostProcess::start(&[
-            ingester_plugins.flag(),
-            "-target=ingester".to_string(),
-            format!("-instance-id=ingester-{index}"),
-            format!("-ingester.data-dir={}", data.path().display()),
-            format!("-bus.peers=kv={kv}"),
-        ]);
-        dirs.push(data);
-        ingesters.push(ingester);
-    }
+    let (mut ingesters, dirs) = mimir_tests::start_ingesters(&ingester_plugins, &kv, 3);
     let mut front = HostProcess::start_on(
         &[
             front_plugins.flag(),
@@ -633,6 +620,24 @@ fn label_sets(output: &str) -> Vec<String> {
     sets
 }
 
+/// Runs promtool against mimir-host (`ours`) and Prometheus (`theirs`) and checks that Prometheus
+/// answered something and that both answers are the same, label sets first (the clearer failure);
+/// returns mimir-host's answer.
+fn same_promtool_answer(ours_args: &[String], theirs_args: &[String], query: &str) -> String {
+    let (ours, theirs) = (promtool(ours_args), promtool(theirs_args));
+    assert!(
+        !theirs.trim().is_empty(),
+        "{query}: Prometheus answered nothing"
+    );
+    assert_eq!(
+        label_sets(&ours),
+        label_sets(&theirs),
+        "{query}: label sets"
+    );
+    assert_eq!(ours, theirs, "promtool {}", theirs_args.join(" "));
+    ours
+}
+
 #[test]
 fn promtool_gets_the_same_answers_from_mimir_host_as_from_prometheus() {
     let plugins = PluginDir::monolith();
@@ -724,18 +729,7 @@ fn promtool_gets_the_same_answers_from_mimir_host_as_from_prometheus() {
                 query.to_string(),
             ]
         };
-        let ours = promtool(&args(&mimir_url));
-        let theirs = promtool(&args(&prometheus_url));
-        assert!(
-            !theirs.trim().is_empty(),
-            "{query}: Prometheus answered nothing"
-        );
-        assert_eq!(
-            label_sets(&ours),
-            label_sets(&theirs),
-            "{query}: label sets"
-        );
-        assert_eq!(ours, theirs, "instant {query} at {eval}");
+        let ours = same_promtool_answer(&args(&mimir_url), &args(&prometheus_url), query);
         if query == "up" {
             assert_eq!(
                 ours,
@@ -756,18 +750,7 @@ fn promtool_gets_the_same_answers_from_mimir_host_as_from_prometheus() {
                 query.to_string(),
             ]
         };
-        let ours = promtool(&args(&mimir_url));
-        let theirs = promtool(&args(&prometheus_url));
-        assert!(
-            !theirs.trim().is_empty(),
-            "{query}: Prometheus answered nothing"
-        );
-        assert_eq!(
-            label_sets(&ours),
-            label_sets(&theirs),
-            "{query}: label sets"
-        );
-        assert_eq!(ours, theirs, "range {query} from {start} to {eval}");
+        let ours = same_promtool_answer(&args(&mimir_url), &args(&prometheus_url), query);
         // One point per second of the range.
         let steps = eval.parse::<i64>().unwrap_or(0) - start.parse::<i64>().unwrap_or(0) + 1;
         assert_eq!(

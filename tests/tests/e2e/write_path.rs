@@ -484,20 +484,7 @@ fn three_replicas_survive_one_ingester_down_but_not_two() {
     let ingester_plugins = PluginDir::new().with("mimir_ingester", "libmimir_ingester.so");
     let (http0, grpc0) = (free_port(), free_port());
     let kv = format!("127.0.0.1:{grpc0}");
-    let mut ingesters = Vec::new();
-    let mut dirs = Vec::new();
-    for index in 0..3 {
-        let data = tempfile::tempdir().expect("temp dir");
-        let ingester = HostProcess::start(&[
-            ingester_plugins.flag(),
-            "-target=ingester".to_string(),
-            format!("-instance-id=ingester-{index}"),
-            format!("-ingester.data-dir={}", data.path().display()),
-            format!("-bus.peers=kv={kv}"),
-        ]);
-        dirs.push(data);
-        ingesters.push(ingester);
-    }
+    let (mut ingesters, _dirs) = mimir_tests::start_ingesters(&ingester_plugins, &kv, 3);
     let mut distributor = HostProcess::start_on(
         &[
             distributor_plugins.flag(),

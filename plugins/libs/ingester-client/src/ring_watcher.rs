@@ -1,10 +1,10 @@
-//! The distributor's copy of the ingester ring, refreshed from the KV so that a push never waits on
-//! it (except for the very first one).
+//! A component's copy of the ingester ring, refreshed from the KV in the background so that a push
+//! or a query never waits on it (except the very first one). The distributor and the querier use it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use mimir_ingester_client::RING_KEY;
+use crate::RING_KEY;
 use mimir_plugin_sdk::Error;
 use mimir_plugin_sdk::kv::Kv;
 use mimir_ring::{Ring, RingDesc};
