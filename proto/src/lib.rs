@@ -18,6 +18,8 @@ pub mod examples {
 }
 
 pub use bytes;
+
+pub mod wire;
 pub use prost::{self, Message};
 
 /// The host's key-value service (bus destination `kv`).

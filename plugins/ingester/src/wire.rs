@@ -1,105 +1,21 @@
 //! Reads a protobuf `PushRequest` without building it: label names and values are borrowed slices
 //! of the payload and samples go into a reused buffer, so a push allocates nothing per series.
 //! The ingester's profile was a third protobuf decoding before this; the message layout is
-//! `mimir.ingester.v1.PushRequest` (see `proto/proto/ingester.proto`) and unknown fields are
-//! skipped as protobuf requires.
+//! `mimir.ingester.v1.PushRequest` (see `proto/proto/ingester.proto`), walked with
+//! [`mimir_proto::wire::Reader`]; unknown fields (groups included) are skipped as protobuf requires.
 
 use mimir_proto::Message;
 use mimir_proto::ingester::MetricMetadata;
+use mimir_proto::wire::{self, FIXED64, LEN, RECURSION_LIMIT, Reader, VARINT};
 
 /// Why a payload could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed push request: {0}")]
 pub struct WireError(&'static str);
 
-const VARINT: u8 = 0;
-const FIXED64: u8 = 1;
-const LEN: u8 = 2;
-const START_GROUP: u8 = 3;
-const END_GROUP: u8 = 4;
-const FIXED32: u8 = 5;
-
-/// How deep groups may nest in a skipped field (prost's recursion limit).
-const MAX_GROUP_DEPTH: u32 = 100;
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    #[inline]
-    fn varint(&mut self) -> Result<u64, WireError> {
-        // Keys, lengths of short strings and small numbers: one byte.
-        if let Some((&byte, rest)) = self.bytes.split_first()
-            && byte < 0x80
-        {
-            self.bytes = rest;
-            return Ok(u64::from(byte));
-        }
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let (&byte, rest) = self
-                .bytes
-                .split_first()
-                .ok_or(WireError("truncated varint"))?;
-            self.bytes = rest;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(WireError("varint too long"))
-    }
-
-    #[inline]
-    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        if self.bytes.len() < n {
-            return Err(WireError("truncated field"));
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    /// The next field's number and wire type.
-    #[inline]
-    fn key(&mut self) -> Result<(u64, u8), WireError> {
-        let key = self.varint()?;
-        Ok((key >> 3, (key & 7) as u8))
-    }
-
-    #[inline]
-    fn len_delimited(&mut self) -> Result<&'a [u8], WireError> {
-        let len = usize::try_from(self.varint()?).map_err(|_| WireError("length too large"))?;
-        self.take(len)
-    }
-
-    /// Skips field `field` of wire type `wire_type`, groups included (a distributor passes
-    /// remote-write series on as they came, and protobuf lets those hold groups).
-    fn skip(&mut self, field: u64, wire_type: u8) -> Result<(), WireError> {
-        self.skip_nested(field, wire_type, MAX_GROUP_DEPTH)
-    }
-
-    fn skip_nested(&mut self, field: u64, wire_type: u8, depth: u32) -> Result<(), WireError> {
-        match wire_type {
-            VARINT => self.varint().map(|_| ()),
-            FIXED64 => self.take(8).map(|_| ()),
-            LEN => self.len_delimited().map(|_| ()),
-            FIXED32 => self.take(4).map(|_| ()),
-            START_GROUP if depth > 0 => loop {
-                match self.key()? {
-                    (inner, END_GROUP) if inner == field => return Ok(()),
-                    (_, END_GROUP) => return Err(WireError("unexpected end group")),
-                    (inner, inner_type) => self.skip_nested(inner, inner_type, depth - 1)?,
-                }
-            },
-            START_GROUP => Err(WireError("groups nested too deep")),
-            _ => Err(WireError("unsupported wire type")),
-        }
+impl From<wire::WireError> for WireError {
+    fn from(error: wire::WireError) -> Self {
+        WireError(error.0)
     }
 }
 
@@ -114,44 +30,36 @@ pub struct SeriesView<'a> {
 fn read_series<'a>(bytes: &'a [u8], view: &mut SeriesView<'a>) -> Result<(), WireError> {
     view.labels.clear();
     view.samples.clear();
-    let mut reader = Reader { bytes };
+    let mut reader = Reader::new(bytes);
     while !reader.is_empty() {
         match reader.key()? {
             (1, LEN) => {
-                let mut pair = Reader {
-                    bytes: reader.len_delimited()?,
-                };
+                let mut pair = Reader::new(reader.len_delimited()?);
                 let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
                 while !pair.is_empty() {
                     match pair.key()? {
                         (1, LEN) => name = pair.len_delimited()?,
                         (2, LEN) => value = pair.len_delimited()?,
-                        (field, wire_type) => pair.skip(field, wire_type)?,
+                        (field, wire_type) => pair.skip(field, wire_type, RECURSION_LIMIT)?,
                     }
                 }
                 view.labels.push((name, value));
             }
             (2, LEN) => {
-                let mut sample = Reader {
-                    bytes: reader.len_delimited()?,
-                };
+                let mut sample = Reader::new(reader.len_delimited()?);
                 let (mut timestamp, mut value) = (0i64, 0f64);
                 while !sample.is_empty() {
                     match sample.key()? {
                         (2, VARINT) => timestamp = sample.varint()? as i64,
                         (1, FIXED64) => {
-                            let raw: [u8; 8] = sample
-                                .take(8)?
-                                .try_into()
-                                .map_err(|_| WireError("truncated double"))?;
-                            value = f64::from_le_bytes(raw);
+                            value = f64::from_le_bytes(sample.fixed64()?);
                         }
-                        (field, wire_type) => sample.skip(field, wire_type)?,
+                        (field, wire_type) => sample.skip(field, wire_type, RECURSION_LIMIT)?,
                     }
                 }
                 view.samples.push((timestamp, value));
             }
-            (field, wire_type) => reader.skip(field, wire_type)?,
+            (field, wire_type) => reader.skip(field, wire_type, RECURSION_LIMIT)?,
         }
     }
     Ok(())
@@ -163,7 +71,7 @@ pub fn for_each_series<'a>(
     payload: &'a [u8],
     mut each: impl FnMut(usize, &SeriesView<'a>),
 ) -> Result<Vec<MetricMetadata>, WireError> {
-    let mut reader = Reader { bytes: payload };
+    let mut reader = Reader::new(payload);
     let mut view = SeriesView::default();
     let mut metadata = Vec::new();
     let mut index = 0;
@@ -179,7 +87,7 @@ pub fn for_each_series<'a>(
                     .map_err(|_| WireError("malformed metadata"))?;
                 metadata.push(entry);
             }
-            (field, wire_type) => reader.skip(field, wire_type)?,
+            (field, wire_type) => reader.skip(field, wire_type, RECURSION_LIMIT)?,
         }
     }
     Ok(metadata)
@@ -191,6 +99,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use mimir_proto::wire::{END_GROUP, START_GROUP};
 
     fn read_all(payload: &[u8]) -> Result<(Vec<Series>, Vec<MetricMetadata>), WireError> {
         let mut series = Vec::new();

@@ -4,6 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::remote_write::{Exemplar, Label, MetricType, Sample, TimeSeries, WriteRequest};
+use mimir_proto::wire::{END_GROUP, FIXED32, START_GROUP};
 
 /// What the reader saw, per series: labels, samples as (timestamp, value bits), exemplar and
 /// histogram counts, whether other fields were present; plus the metadata.
