@@ -122,7 +122,7 @@ impl Ingester {
             "QueryStream" => {
                 let query: QueryRequest = request.decode()?;
                 let limit = self.config.query_batch_series as usize;
-                query::query_page(head, &query, limit)?.encode_to_vec()
+                query::query_page(head, &query, limit)?
             }
             "LabelNames" => {
                 let r: LabelNamesRequest = request.decode()?;

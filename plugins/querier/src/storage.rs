@@ -16,6 +16,7 @@ use mimir_plugin_sdk::{CallMeta, Error, ErrorCode};
 use mimir_promql::engine::{Labels, QueryError, Sample, SeriesIter, Storage, StoredSeries};
 use mimir_promql::{Matcher, MatcherOp};
 use mimir_proto::ingester::{LabelMatcher, QueryRequest, Series as WireSeries, label_matcher};
+use mimir_proto::wire::{self, Reader, WireError};
 use mimir_ring::Ring;
 
 /// The ingesters a read asks, and how many of them may fail.
@@ -72,34 +73,90 @@ pub fn wire_matcher(matcher: &Matcher) -> LabelMatcher {
 }
 
 fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
-/// An ingester's series as the engine's.
-pub fn engine_series(series: WireSeries) -> StoredSeries {
-    StoredSeries {
-        labels: engine_labels(&series),
-        samples: series
-            .samples
-            .into_iter()
-            .map(|s| Sample {
-                t: s.timestamp_ms,
-                v: s.value,
-            })
-            .collect(),
+/// A page of `QueryStream`: the encoded `QueryResponse` read straight into engine series (labels
+/// and samples go from the reply's bytes to the engine's types with no message in between), and
+/// the next page's cursor. Fields the message does not have are skipped, as prost skips them.
+pub fn decode_page(bytes: &[u8]) -> Result<(Vec<StoredSeries>, Vec<u8>), WireError> {
+    let mut series = Vec::new();
+    let mut cursor = Vec::new();
+    let mut reader = Reader::new(bytes);
+    while !reader.is_empty() {
+        match reader.key()? {
+            (1, wire::LEN) => series.push(decode_series(reader.len_delimited()?)?),
+            (2, wire::LEN) => cursor = reader.len_delimited()?.to_vec(),
+            (field, wire_type) => reader.skip(field, wire_type, wire::RECURSION_LIMIT)?,
+        }
+    }
+    Ok((series, cursor))
+}
+
+fn decode_series(bytes: &[u8]) -> Result<StoredSeries, WireError> {
+    let mut pairs = Vec::new();
+    let mut samples = Vec::new();
+    let mut reader = Reader::new(bytes);
+    while !reader.is_empty() {
+        match reader.key()? {
+            (1, wire::LEN) => pairs.push(decode_label(reader.len_delimited()?)?),
+            (2, wire::LEN) => samples.push(decode_sample(reader.len_delimited()?)?),
+            (field, wire_type) => reader.skip(field, wire_type, wire::RECURSION_LIMIT - 1)?,
+        }
+    }
+    Ok(StoredSeries {
+        labels: labels_from_pairs(pairs),
+        samples,
         // Ingesters keep no start timestamps and no native histograms.
         start_ts: Vec::new(),
         histograms: Vec::new(),
+    })
+}
+
+fn decode_label(bytes: &[u8]) -> Result<(String, String), WireError> {
+    let (mut name, mut value) = (String::new(), String::new());
+    let mut reader = Reader::new(bytes);
+    while !reader.is_empty() {
+        match reader.key()? {
+            (1, wire::LEN) => name = text(reader.len_delimited()?),
+            (2, wire::LEN) => value = text(reader.len_delimited()?),
+            (field, wire_type) => reader.skip(field, wire_type, wire::RECURSION_LIMIT - 2)?,
+        }
     }
+    Ok((name, value))
+}
+
+fn decode_sample(bytes: &[u8]) -> Result<Sample, WireError> {
+    let mut sample = Sample { t: 0, v: 0.0 };
+    let mut reader = Reader::new(bytes);
+    while !reader.is_empty() {
+        match reader.key()? {
+            (1, wire::FIXED64) => sample.v = f64::from_le_bytes(reader.fixed64()?),
+            (2, wire::VARINT) => sample.t = reader.varint()? as i64,
+            (1 | 2, _) => return Err(WireError("invalid wire type")),
+            (field, wire_type) => reader.skip(field, wire_type, wire::RECURSION_LIMIT - 2)?,
+        }
+    }
+    Ok(sample)
 }
 
 /// An ingester's label pairs as an engine label set.
 pub fn engine_labels(series: &WireSeries) -> Labels {
-    let pairs: Vec<(String, String)> = series
-        .labels
-        .iter()
-        .map(|l| (text(&l.name), text(&l.value)))
-        .collect();
+    labels_from_pairs(
+        series
+            .labels
+            .iter()
+            .map(|l| (text(&l.name), text(&l.value)))
+            .collect(),
+    )
+}
+
+/// Label pairs as an engine label set; ingesters send them sorted and without empty values, which
+/// is checked, not trusted.
+fn labels_from_pairs(pairs: Vec<(String, String)>) -> Labels {
     if pairs.windows(2).all(|w| w[0].0 < w[1].0) && pairs.iter().all(|(_, v)| !v.is_empty()) {
         Labels::from_sorted(pairs)
     } else {
@@ -342,8 +399,9 @@ impl PageSource for IngesterPages<'_> {
             let meta = &meta;
             async move {
                 let page = storage.client.query_page(&addr, meta, &request).await?;
-                let series = page.series.into_iter().map(engine_series).collect();
-                Ok((series, page.next_cursor))
+                decode_page(&page).map_err(|error| {
+                    Error::internal(format!("malformed reply from {addr}: {}", error.0))
+                })
             }
         });
         storage.handle.block_on(futures::future::join_all(calls))
@@ -378,6 +436,75 @@ mod tests {
     use mimir_ring::{InstanceDesc, InstanceState, RingDesc};
 
     use super::*;
+
+    /// The page decoded by prost, then mapped to engine series (what `decode_page` replaces).
+    fn via_prost(bytes: &[u8]) -> (Vec<StoredSeries>, Vec<u8>) {
+        use mimir_proto::Message;
+        let page = mimir_proto::ingester::QueryResponse::decode(bytes).unwrap();
+        let series = page
+            .series
+            .iter()
+            .map(|s| StoredSeries {
+                labels: engine_labels(s),
+                samples: s
+                    .samples
+                    .iter()
+                    .map(|s| Sample {
+                        t: s.timestamp_ms,
+                        v: s.value,
+                    })
+                    .collect(),
+                start_ts: Vec::new(),
+                histograms: Vec::new(),
+            })
+            .collect();
+        (series, page.next_cursor)
+    }
+
+    #[test]
+    fn pages_decode_as_prost_decodes_them() {
+        use mimir_proto::Message;
+        use mimir_proto::ingester::{LabelPair, QueryResponse, Sample as WireSample};
+        let pair = |n: &str, v: &str| LabelPair {
+            name: n.as_bytes().to_vec().into(),
+            value: v.as_bytes().to_vec().into(),
+        };
+        let page = QueryResponse {
+            series: vec![
+                WireSeries {
+                    labels: vec![pair("__name__", "up"), pair("job", "ü")],
+                    // prost leaves out the zero timestamp and value.
+                    samples: vec![
+                        WireSample {
+                            timestamp_ms: 0,
+                            value: 0.0,
+                        },
+                        WireSample {
+                            timestamp_ms: -15,
+                            value: 2.5,
+                        },
+                    ],
+                },
+                // Unsorted labels and an empty value are put right, as before.
+                WireSeries {
+                    labels: vec![pair("b", "1"), pair("a", ""), pair("__name__", "x")],
+                    samples: Vec::new(),
+                },
+            ],
+            next_cursor: vec![1, 2, 3],
+        };
+        let bytes = page.encode_to_vec();
+        assert_eq!(decode_page(&bytes).unwrap(), via_prost(&bytes));
+        // An unknown field (number 9, varint) anywhere is skipped.
+        let mut with_unknown = bytes.clone();
+        with_unknown.extend_from_slice(&[9 << 3, 1]);
+        assert_eq!(decode_page(&with_unknown).unwrap(), via_prost(&bytes));
+        // Truncated bytes are an error, not a panic.
+        for cut in 1..bytes.len() {
+            let _ = decode_page(&bytes[..cut]);
+        }
+        assert!(decode_page(&bytes[..bytes.len() - 1]).is_err());
+    }
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
         Labels::new(

@@ -4,8 +4,7 @@ use mimir_plugin_sdk::{Bus, CallMeta, Error};
 use mimir_proto::Message;
 use mimir_proto::ingester::{
     LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse,
-    MetadataRequest, MetadataResponse, PushResponse, QueryRequest, QueryResponse, SeriesRequest,
-    SeriesResponse,
+    MetadataRequest, MetadataResponse, PushResponse, QueryRequest, SeriesRequest, SeriesResponse,
 };
 
 /// KV key of the ingester ring.
@@ -36,15 +35,16 @@ impl IngesterClient {
         })
     }
 
-    /// One page of series; pass the reply's `next_cursor` back until it is empty.
+    /// One page of series as the encoded `QueryResponse` (the querier reads it without building
+    /// the message); pass its `next_cursor` back until it is empty.
     pub async fn query_page(
         &self,
         destination: &str,
         meta: &CallMeta,
         request: &QueryRequest,
-    ) -> Result<QueryResponse, Error> {
+    ) -> Result<Vec<u8>, Error> {
         self.bus
-            .call_message(destination, "QueryStream", meta, request)
+            .call(destination, "QueryStream", meta, request.encode_to_vec())
             .await
     }
 

@@ -512,23 +512,50 @@ impl Head {
         after: Option<&Labels>,
         limit: usize,
     ) -> SelectPage {
+        let mut page = SelectPage::default();
+        page.next = self.select_each(matchers, mint, maxt, after, limit, |labels, samples| {
+            page.series.push(SeriesData {
+                labels: labels.clone(),
+                samples: samples.to_vec(),
+            });
+        });
+        page
+    }
+
+    /// [`Head::select`] without building the page: calls `visit` with each series' labels and
+    /// samples (borrowed, valid for that call only) and returns the next page's cursor. The
+    /// ingester encodes its reply from here, so a series costs no allocation of its own.
+    pub fn select_each(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        after: Option<&Labels>,
+        limit: usize,
+        mut visit: impl FnMut(&Labels, &[(i64, f64)]),
+    ) -> Option<Labels> {
         let mut candidates = self.index.read().matching(matchers);
         if let Some(after) = after {
             candidates.retain(|(labels, _)| labels > after);
         }
         candidates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut page = SelectPage::default();
-        for (labels, series_ref) in candidates {
-            if limit > 0 && page.series.len() == limit {
-                page.next = page.series.last().map(|s| s.labels.clone());
-                break;
+        let mut samples = Vec::new();
+        let mut emitted = 0;
+        let mut last: Option<&Labels> = None;
+        for (labels, series_ref) in &candidates {
+            if limit > 0 && emitted == limit {
+                return last.cloned();
             }
-            let samples = self.read_series(series_ref, |s| s.samples_in(mint, maxt));
-            if let Some(samples) = samples.filter(|s| !s.is_empty()) {
-                page.series.push(SeriesData { labels, samples });
+            samples.clear();
+            let found =
+                self.read_series(*series_ref, |s| s.samples_in_into(mint, maxt, &mut samples));
+            if found.is_some() && !samples.is_empty() {
+                visit(labels, &samples);
+                emitted += 1;
+                last = Some(labels);
             }
         }
-        page
+        None
     }
 
     /// Label sets of matching series with samples in `mint..=maxt`, sorted (all series for no

@@ -184,8 +184,20 @@ impl<'a> IntoIterator for &'a Labels {
 /// Prometheus' `labels.Compare`: label by label, name then value; a prefix sorts first.
 impl Ord for Labels {
     fn cmp(&self, other: &Self) -> Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return Ordering::Equal;
+        }
+        // The head interns names and values, so equal strings are mostly one allocation: a
+        // pointer comparison settles them without reading the bytes.
+        let cmp = |a: &Arc<str>, b: &Arc<str>| {
+            if Arc::ptr_eq(a, b) {
+                Ordering::Equal
+            } else {
+                a.cmp(b)
+            }
+        };
         for (a, b) in self.iter().zip(other.iter()) {
-            let by_label = a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value));
+            let by_label = cmp(&a.name, &b.name).then_with(|| cmp(&a.value, &b.value));
             if by_label != Ordering::Equal {
                 return by_label;
             }

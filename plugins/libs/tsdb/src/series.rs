@@ -167,20 +167,34 @@ impl MemSeries {
 
     /// Samples with `mint <= t <= maxt`, in-order and out-of-order merged, sorted by time.
     pub(crate) fn samples_in(&self, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
+        let mut out = Vec::new();
+        self.samples_in_into(mint, maxt, &mut out);
+        out
+    }
+
+    /// [`MemSeries::samples_in`] appended to `out`, so a caller can reuse one buffer.
+    pub(crate) fn samples_in_into(&self, mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) {
         if mint > maxt {
-            return Vec::new();
+            return;
         }
-        let mut in_order = Vec::new();
+        let start = out.len();
         for c in self.chunks_overlapping(mint, maxt) {
             let fully_inside = mint <= c.min_t && c.max_t <= maxt;
             if fully_inside {
-                in_order.extend(c.chunk.iter());
+                out.extend(c.chunk.iter());
             } else {
-                in_order.extend(c.chunk.iter().filter(|(t, _)| mint <= *t && *t <= maxt));
+                out.extend(c.chunk.iter().filter(|(t, _)| mint <= *t && *t <= maxt));
             }
         }
-        let ooo = self.ooo.range(mint..=maxt).map(|(t, v)| (*t, *v));
-        merge_by_time(in_order, ooo)
+        let mut ooo = self
+            .ooo
+            .range(mint..=maxt)
+            .map(|(t, v)| (*t, *v))
+            .peekable();
+        if ooo.peek().is_some() {
+            let in_order = out.split_off(start);
+            out.extend(merge_by_time(in_order, ooo));
+        }
     }
 
     /// Whether any sample falls in `mint..=maxt`, decoding only chunks that straddle a bound.
