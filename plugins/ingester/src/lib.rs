@@ -9,6 +9,7 @@ mod http;
 mod lifecycler;
 mod query;
 mod records;
+mod selections;
 mod tenant;
 mod tenants;
 mod wire;
@@ -122,7 +123,7 @@ impl Ingester {
             "QueryStream" => {
                 let query: QueryRequest = request.decode()?;
                 let limit = self.config.query_batch_series as usize;
-                query::query_page(head, &query, limit)?
+                query::query_page(head, &db.selections, &query, limit)?
             }
             "LabelNames" => {
                 let r: LabelNamesRequest = request.decode()?;

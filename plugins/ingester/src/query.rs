@@ -8,7 +8,10 @@ use mimir_proto::ingester::{
 };
 use mimir_tsdb::{Head, Labels, MatchOp, Matcher};
 
+use std::sync::Arc;
+
 use crate::records;
+use crate::selections::{Key, Selections};
 
 /// Converts the wire matchers; an invalid regex is a bad request.
 pub fn matchers(wire: &[LabelMatcher]) -> Result<Vec<Matcher>, Error> {
@@ -49,8 +52,11 @@ fn wire_labels(labels: &Labels) -> Vec<LabelPair> {
 /// thousand series that was most of the ingester's query CPU: a `Vec` per label and per series,
 /// then encoding, then freeing them). Samples always carry both fields, so `-0.0` and timestamp 0
 /// survive (prost would omit them as defaults; readers see the same values either way).
+///
+/// The first page takes the selection (see [`Selections`]); later pages reuse it while it is kept.
 pub fn query_page(
     head: &Head,
+    selections: &Selections,
     request: &QueryRequest,
     default_limit: usize,
 ) -> Result<Vec<u8>, Error> {
@@ -67,18 +73,32 @@ pub fn query_page(
     } else {
         request.limit as usize
     };
+    let key = Key {
+        matchers: request.matchers.clone(),
+        start_ms: request.start_ms,
+        end_ms: request.end_ms,
+    };
+    let selection = match after.is_some().then(|| selections.get(&key)).flatten() {
+        Some(kept) => kept,
+        None => Arc::new(head.selection(&matchers)),
+    };
     let mut out = Vec::new();
-    let next = head.select_each(
-        &matchers,
+    let next = head.select_from(
+        &selection,
         request.start_ms,
         request.end_ms,
         after.as_ref(),
         limit,
         |labels, samples| encode_series(&mut out, labels, samples),
     );
-    if let Some(labels) = next {
-        let cursor = records::encode_series(0, &labels);
-        put_len_field(&mut out, QUERY_RESPONSE_NEXT_CURSOR, &cursor);
+    match next {
+        Some(labels) => {
+            selections.keep(key, selection);
+            let cursor = records::encode_series(0, &labels);
+            put_len_field(&mut out, QUERY_RESPONSE_NEXT_CURSOR, &cursor);
+        }
+        None if after.is_some() => selections.forget(&key),
+        None => {}
     }
     Ok(out)
 }
@@ -300,12 +320,13 @@ mod tests {
             (&[("__name__", "up"), ("job", "d")], &[(-5, 1.0), (50, 2.0)]),
             (&[("__name__", "other")], &[(1, 1.0)]),
         ]);
+        let selections = Selections::default();
         let mut cursor = Vec::new();
         let mut pages = 0;
         let mut seen = Vec::new();
         loop {
             let request = request(&[("__name__", "up")], cursor, 2);
-            let bytes = query_page(&head, &request, 1000).unwrap();
+            let bytes = query_page(&head, &selections, &request, 1000).unwrap();
             let got = QueryResponse::decode(bytes.as_slice()).unwrap();
             let want = expected(&head, &request);
             assert_eq!(got.next_cursor, want.next_cursor);
@@ -329,6 +350,50 @@ mod tests {
         // `c` has no sample in range; `-0.0` and NaN keep their bits.
         assert_eq!(seen, ["a", "b", "d"]);
         assert_eq!(pages, 2);
+        // The selection was kept between the pages and dropped with the last one.
+        assert_eq!(selections.len(), 0);
+    }
+
+    #[test]
+    fn later_pages_read_the_selection_of_the_first() {
+        let head = head_with(&[
+            (&[("__name__", "up"), ("job", "a")], &[(1, 1.0)]),
+            (&[("__name__", "up"), ("job", "c")], &[(1, 1.0)]),
+        ]);
+        let selections = Selections::default();
+        let first = request(&[("__name__", "up")], Vec::new(), 1);
+        let page = QueryResponse::decode(
+            query_page(&head, &selections, &first, 1000)
+                .unwrap()
+                .as_slice(),
+        )
+        .unwrap();
+        assert_eq!(page.series.len(), 1);
+        assert_eq!(selections.len(), 1);
+        // A series created after the first page is not part of this query.
+        let (late, _) = head
+            .get_or_create_series(Labels::from_pairs([("__name__", "up"), ("job", "b")]))
+            .unwrap();
+        head.append(late, 1, 1.0).unwrap();
+        let rest = request(&[("__name__", "up")], page.next_cursor.clone(), 1);
+        let page = QueryResponse::decode(
+            query_page(&head, &selections, &rest, 1000)
+                .unwrap()
+                .as_slice(),
+        )
+        .unwrap();
+        assert_eq!(page.series.len(), 1);
+        assert_eq!(&page.series[0].labels[1].value[..], b"c");
+        assert!(page.next_cursor.is_empty());
+        assert_eq!(selections.len(), 0);
+        // Without the kept selection (evicted), the page is taken anew and sees `b`.
+        let again = QueryResponse::decode(
+            query_page(&head, &Selections::default(), &rest, 1000)
+                .unwrap()
+                .as_slice(),
+        )
+        .unwrap();
+        assert_eq!(&again.series[0].labels[1].value[..], b"b");
     }
 
     #[test]
@@ -349,7 +414,7 @@ mod tests {
         for end_ms in [100, 1700, 5000] {
             let mut request = request(&[("__name__", ".+")], Vec::new(), 0);
             request.end_ms = end_ms;
-            let bytes = query_page(&head, &request, 1000).unwrap();
+            let bytes = query_page(&head, &Selections::default(), &request, 1000).unwrap();
             let got = QueryResponse::decode(bytes.as_slice()).unwrap();
             assert_eq!(got, expected(&head, &request));
         }

@@ -3,6 +3,7 @@
 //! the samples that use it), then made durable outside the lock, where concurrent pushes share one
 //! `fsync` (group commit). Acknowledged therefore means on disk.
 
+use crate::selections::Selections;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,8 @@ pub enum Durability {
 pub struct TenantDb {
     pub tenant: String,
     pub head: Head,
+    /// Selections of queries reading this head a page at a time.
+    pub selections: Selections,
     wal: Wal,
     durability: Durability,
     order: Mutex<()>,
@@ -109,6 +112,7 @@ impl TenantDb {
         let db = TenantDb {
             tenant: tenant.to_string(),
             head,
+            selections: Selections::default(),
             wal,
             durability,
             order: Mutex::new(()),

@@ -371,40 +371,104 @@ impl IngesterStorage {
     }
 }
 
+/// Series asked of an ingester in the first page of a select; each further page asks twice as
+/// many, up to the ingester's `-ingester.query-batch-series`.
+const FIRST_PAGE_SERIES: u32 = 128;
+/// Pages after which the ingester's own page size applies.
+const GROWING_PAGES: u32 = 3;
+
+type PageTask = tokio::task::JoinHandle<Result<Page, Error>>;
+
+/// The pages of one select. When a page arrives that has more behind it, the next page is asked
+/// for at once, so the ingester selects and encodes it while the engine works on this one: the
+/// two halves of a query run on both cores. Pages start small and grow, so the engine starts
+/// early and large selections still move in large pages.
 struct IngesterPages<'a> {
     storage: &'a IngesterStorage,
     matchers: Vec<LabelMatcher>,
     start_ms: i64,
     end_ms: i64,
+    /// Per stream: the page asked for ahead, by its cursor.
+    ahead: Vec<Option<(Vec<u8>, PageTask)>>,
+    /// Per stream: pages asked for so far.
+    asked: Vec<u32>,
+}
+
+impl IngesterPages<'_> {
+    fn ask(&mut self, index: usize, cursor: Vec<u8>) -> PageTask {
+        let storage = self.storage;
+        let asked = self.asked[index];
+        self.asked[index] += 1;
+        let request = QueryRequest {
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+            matchers: self.matchers.clone(),
+            cursor,
+            limit: if asked < GROWING_PAGES {
+                FIRST_PAGE_SERIES << asked
+            } else {
+                0
+            },
+        };
+        let addr = storage
+            .read_set
+            .addrs
+            .get(index)
+            .cloned()
+            .unwrap_or_default();
+        let client = storage.client.clone();
+        let meta = storage.meta();
+        storage.handle.spawn(async move {
+            let page = client.query_page(&addr, &meta, &request).await?;
+            decode_page(&page).map_err(|error| {
+                Error::internal(format!("malformed reply from {addr}: {}", error.0))
+            })
+        })
+    }
+}
+
+impl Drop for IngesterPages<'_> {
+    fn drop(&mut self) {
+        for (_, task) in self.ahead.iter().flatten() {
+            task.abort();
+        }
+    }
 }
 
 impl PageSource for IngesterPages<'_> {
     fn fetch(&mut self, requests: &[(usize, Vec<u8>)]) -> Vec<Result<Page, Error>> {
-        let storage = self.storage;
-        let meta = storage.meta();
-        let calls = requests.iter().map(|(index, cursor)| {
-            let request = QueryRequest {
-                start_ms: self.start_ms,
-                end_ms: self.end_ms,
-                matchers: self.matchers.clone(),
-                cursor: cursor.clone(),
-                limit: 0,
-            };
-            let addr = storage
-                .read_set
-                .addrs
-                .get(*index)
-                .cloned()
-                .unwrap_or_default();
-            let meta = &meta;
-            async move {
-                let page = storage.client.query_page(&addr, meta, &request).await?;
-                decode_page(&page).map_err(|error| {
-                    Error::internal(format!("malformed reply from {addr}: {}", error.0))
+        let tasks: Vec<PageTask> = requests
+            .iter()
+            .map(|(index, cursor)| match self.ahead[*index].take() {
+                Some((ahead, task)) if ahead == *cursor => task,
+                other => {
+                    if let Some((_, task)) = other {
+                        task.abort();
+                    }
+                    self.ask(*index, cursor.clone())
+                }
+            })
+            .collect();
+        let replies: Vec<Result<Page, Error>> = self
+            .storage
+            .handle
+            .block_on(futures::future::join_all(tasks))
+            .into_iter()
+            .map(|joined| {
+                joined.unwrap_or_else(|error| {
+                    Err(Error::internal(format!("fetching a page failed: {error}")))
                 })
+            })
+            .collect();
+        for ((index, _), reply) in requests.iter().zip(&replies) {
+            if let Ok((_, next)) = reply
+                && !next.is_empty()
+            {
+                let task = self.ask(*index, next.clone());
+                self.ahead[*index] = Some((next.clone(), task));
             }
-        });
-        storage.handle.block_on(futures::future::join_all(calls))
+        }
+        replies
     }
 }
 
@@ -415,11 +479,14 @@ impl Storage for IngesterStorage {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<SeriesIter<'_>, QueryError> {
+        let streams = self.read_set.addrs.len();
         let pages = IngesterPages {
             storage: self,
             matchers: matchers.iter().map(wire_matcher).collect(),
             start_ms,
             end_ms,
+            ahead: (0..streams).map(|_| None).collect(),
+            asked: vec![0; streams],
         };
         Ok(Box::new(MergeIter::new(
             pages,

@@ -73,6 +73,25 @@ pub struct SeriesData {
     pub samples: Vec<(i64, f64)>,
 }
 
+/// The series a query pages through; see [`Head::selection`].
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Sorted by labels.
+    candidates: Vec<(Labels, SeriesRef)>,
+}
+
+impl Selection {
+    /// How many series it holds.
+    pub fn len(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.candidates.is_empty()
+    }
+}
+
 /// One batch of [`Head::select`] results.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SelectPage {
@@ -532,17 +551,40 @@ impl Head {
         maxt: i64,
         after: Option<&Labels>,
         limit: usize,
+        visit: impl FnMut(&Labels, &[(i64, f64)]),
+    ) -> Option<Labels> {
+        self.select_from(&self.selection(matchers), mint, maxt, after, limit, visit)
+    }
+
+    /// The series matching `matchers` now, in label-set order: what [`Head::select_from`] pages
+    /// through. Keeping it between pages spares each page resolving the matchers and sorting
+    /// again; series created after it was taken are not in it (the query sees the series of its
+    /// start, as Prometheus' queriers do), series truncated since are skipped.
+    pub fn selection(&self, matchers: &[Matcher]) -> Selection {
+        let mut candidates = self.index.read().matching(matchers);
+        candidates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Selection { candidates }
+    }
+
+    /// One page of `selection` as [`Head::select_each`] gives it.
+    pub fn select_from(
+        &self,
+        selection: &Selection,
+        mint: i64,
+        maxt: i64,
+        after: Option<&Labels>,
+        limit: usize,
         mut visit: impl FnMut(&Labels, &[(i64, f64)]),
     ) -> Option<Labels> {
-        let mut candidates = self.index.read().matching(matchers);
-        if let Some(after) = after {
-            candidates.retain(|(labels, _)| labels > after);
-        }
-        candidates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let from = after.map_or(0, |after| {
+            selection
+                .candidates
+                .partition_point(|(labels, _)| labels <= after)
+        });
         let mut samples = Vec::new();
         let mut emitted = 0;
         let mut last: Option<&Labels> = None;
-        for (labels, series_ref) in &candidates {
+        for (labels, series_ref) in &selection.candidates[from..] {
             if limit > 0 && emitted == limit {
                 return last.cloned();
             }

@@ -34,7 +34,7 @@ mod u64hash;
 
 pub use chunk::{SAMPLES_PER_CHUNK, STALE_NAN_BITS, XorChunk, XorIter};
 pub use error::{AppendError, TsdbError};
-pub use head::{AppendStats, Head, HeadConfig, SelectPage, SeriesData};
+pub use head::{AppendStats, Head, HeadConfig, SelectPage, Selection, SeriesData};
 pub use labels::{Interner, Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use postings::{Postings, SeriesRef};
