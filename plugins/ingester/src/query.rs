@@ -82,7 +82,8 @@ pub fn query_page(
         Some(kept) => kept,
         None => Arc::new(head.selection(&matchers)),
     };
-    let mut out = Vec::new();
+    // Pages of series with a few dozen samples take about 1 KiB a series.
+    let mut out = Vec::with_capacity(limit.min(selection.len()).min(4096) * 1024);
     let next = head.select_from(
         &selection,
         request.start_ms,

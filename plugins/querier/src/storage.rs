@@ -97,8 +97,9 @@ pub fn decode_page(bytes: &[u8]) -> Result<(Vec<StoredSeries>, Vec<u8>), WireErr
 }
 
 fn decode_series(bytes: &[u8]) -> Result<StoredSeries, WireError> {
-    let mut pairs = Vec::new();
-    let mut samples = Vec::new();
+    let mut pairs = Vec::with_capacity(8);
+    // An encoded sample takes 20 to 22 bytes: room for all of them at once.
+    let mut samples = Vec::with_capacity(bytes.len() / 20);
     let mut reader = Reader::new(bytes);
     while !reader.is_empty() {
         match reader.key()? {
