@@ -51,7 +51,10 @@ fn big_head() -> Head {
     head
 }
 
-fn regex_matchers(pairs: &[(MatchOp, &str, &str)]) -> Vec<Matcher> {
+/// A selector as (op, name, value) triples.
+type Selector<'a> = &'a [(MatchOp, &'a str, &'a str)];
+
+fn regex_matchers(pairs: Selector<'_>) -> Vec<Matcher> {
     pairs
         .iter()
         .map(|(op, name, value)| Matcher::new(*op, *name, *value).expect("valid regex"))
@@ -72,7 +75,7 @@ fn bench_head(c: &mut Criterion) {
     });
 
     let big = big_head();
-    let cases: [(&str, &[(MatchOp, &str, &str)], usize); 2] = [
+    let cases: [(&str, Selector<'_>, usize); 2] = [
         (
             r#"{__name__="m_4", instance=~"host-1.*"}"#,
             &[
