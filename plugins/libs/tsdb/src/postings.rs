@@ -198,9 +198,10 @@ impl Postings {
 }
 
 /// A candidate is checked on its labels rather than by scanning a label's values when the
-/// candidates times this are fewer than the values (a label check costs a hash lookup and a
-/// label search; a value in a scan, one match).
-const LABEL_CHECK_COST: usize = 4;
+/// candidates times this are fewer than the values. Both are bound by cache misses: a label check
+/// costs a hash lookup, the label set and the value; a scanned value, its string and, when
+/// selected, its postings list (measured on the 100k-series bench in `benches/head.rs`).
+const LABEL_CHECK_COST: usize = 2;
 
 /// Where the values a matcher selects come from.
 enum Source<'m> {
