@@ -20,7 +20,7 @@ use parking_lot::RwLock;
 
 use crate::error::{AppendError, TsdbError};
 use crate::labels::{Interner, Labels};
-use crate::matcher::{MatchOp, Matcher};
+use crate::matcher::Matcher;
 use crate::postings::{Postings, SeriesRef};
 use crate::series::{AppendOutcome, MemSeries};
 use crate::series_key::{SeriesKey, index_hash, index_hash_of};
@@ -191,49 +191,18 @@ impl Index {
     /// Matching series as (labels, ref), unordered.
     ///
     /// A regex matcher on a label with many values (`series=~".*7"` over 100 000 values) costs a
-    /// regex run per value when resolved through the postings. When other matchers already narrow
-    /// the series down to fewer candidates than that label has values, such a matcher is checked
-    /// against the candidates' own labels instead.
+    /// match per value when resolved through the postings. When the other matchers already
+    /// narrow the series down to fewer candidates than that, [`Postings::select_with`] checks
+    /// such a matcher against the candidates' own labels instead.
     fn matching(&self, matchers: &[Matcher]) -> Vec<(Labels, SeriesRef)> {
-        let is_regex = |m: &Matcher| matches!(m.op(), MatchOp::RegexMatch | MatchOp::RegexNoMatch);
-        let (costly, cheap): (Vec<&Matcher>, Vec<&Matcher>) = matchers.iter().partition(|m| {
-            is_regex(m) && self.postings.value_count(m.name()) > POST_FILTER_MIN_VALUES
-        });
-        // Only worth it when the cheap matchers select something narrower than "all series".
-        let narrowing = cheap.iter().any(|m| !m.matches_empty());
-        let (postings_matchers, post_filter): (Vec<Matcher>, Vec<&Matcher>) =
-            if costly.is_empty() || !narrowing {
-                (matchers.to_vec(), Vec::new())
-            } else {
-                (cheap.into_iter().cloned().collect(), costly)
-            };
-        let candidates = self.postings.select(&postings_matchers);
-        let limit = post_filter
-            .iter()
-            .map(|m| self.postings.value_count(m.name()))
-            .min()
-            .unwrap_or(usize::MAX);
-        if !post_filter.is_empty() && candidates.len() > limit {
-            // The candidates outnumber the label's values: the postings are cheaper after all.
-            return self
-                .postings
-                .select(matchers)
-                .into_iter()
-                .filter_map(|r| self.labels.get(&r).map(|l| (l.clone(), r)))
-                .collect();
-        }
-        candidates
+        let labels_of = |r: SeriesRef| self.labels.get(&r);
+        self.postings
+            .select_with(matchers, Some(&labels_of))
             .into_iter()
-            .filter_map(|r| self.labels.get(&r).map(|l| (l, r)))
-            .filter(|(labels, _)| post_filter.iter().all(|m| m.matches_labels(labels)))
-            .map(|(labels, r)| (labels.clone(), r))
+            .filter_map(|r| self.labels.get(&r).map(|l| (l.clone(), r)))
             .collect()
     }
 }
-
-/// A regex matcher on a label with more values than this may be checked on candidate series instead
-/// of through the postings (see [`Index::matching`]).
-const POST_FILTER_MIN_VALUES: usize = 1024;
 
 type Stripe = RwLock<HashMap<SeriesRef, MemSeries, RefHash<STRIPE_BITS>>>;
 

@@ -6,8 +6,9 @@
 //! (`^(?s:value)$`).
 
 use std::fmt;
+use std::sync::Arc;
 
-use regex::Regex;
+use mimir_matcher::FastRegex;
 
 use crate::error::TsdbError;
 use crate::labels::Labels;
@@ -48,8 +49,8 @@ pub struct Matcher {
     name: String,
     op: MatchOp,
     value: String,
-    /// Compiled for the regex operators only.
-    regex: Option<Regex>,
+    /// Compiled (shared through `mimir_matcher`'s cache) for the regex operators only.
+    regex: Option<Arc<FastRegex>>,
 }
 
 impl Matcher {
@@ -97,6 +98,11 @@ impl Matcher {
         &self.value
     }
 
+    /// The compiled regex of a `=~` or `!~` matcher.
+    pub fn regex(&self) -> Option<&FastRegex> {
+        self.regex.as_deref()
+    }
+
     /// Whether a label value (`""` for an absent label) satisfies the matcher.
     pub fn matches(&self, value: &str) -> bool {
         match (self.op, &self.regex) {
@@ -136,14 +142,23 @@ impl fmt::Display for Matcher {
 }
 
 /// Compiles `value` as Prometheus does: on its own first (so `a)|(b` cannot escape the wrapping
-/// group), then as `^(?s:value)$`.
-fn compile_anchored(value: &str) -> Result<Regex, TsdbError> {
+/// group), then as `^(?s:value)$` (through the process-wide cache).
+fn compile_anchored(value: &str) -> Result<Arc<FastRegex>, TsdbError> {
     let invalid = |err: regex::Error| TsdbError::InvalidRegex {
         value: value.to_string(),
         reason: err.to_string(),
     };
-    Regex::new(value).map_err(invalid)?;
-    Regex::new(&format!("^(?s:{value})$")).map_err(invalid)
+    match mimir_matcher::compile(value) {
+        Ok(compiled) => match compiled.standalone_error() {
+            Some(err) => Err(invalid(err)),
+            None => Ok(compiled),
+        },
+        Err(anchored) => {
+            // Report the error of the pattern alone when it has one, as before.
+            regex::Regex::new(value).map_err(invalid)?;
+            Err(invalid(anchored))
+        }
+    }
 }
 
 /// Whether a series satisfies every matcher.

@@ -29,17 +29,17 @@ pub struct CompiledMatcher {
     pub name: String,
     pub op: MatcherOp,
     pub value: String,
-    regex: Option<regex::Regex>,
+    regex: Option<std::sync::Arc<mimir_matcher::FastRegex>>,
 }
 
 impl CompiledMatcher {
     pub fn new(matcher: &Matcher) -> Result<CompiledMatcher, QueryError> {
         let regex = match matcher.op {
-            MatcherOp::Regex | MatcherOp::NotRegex => Some(
-                regex::Regex::new(&format!("^(?s:{})$", matcher.value)).map_err(|err| {
+            MatcherOp::Regex | MatcherOp::NotRegex => {
+                Some(mimir_matcher::compile(&matcher.value).map_err(|err| {
                     QueryError::BadData(format!("invalid regular expression: {err}"))
-                })?,
-            ),
+                })?)
+            }
             _ => None,
         };
         Ok(CompiledMatcher {

@@ -2,7 +2,9 @@
 //! (`{"my.metric", "label.name"="x"}`). Regex matchers are compiled, fully anchored as Prometheus does,
 //! so a bad regex fails at parse time.
 
-use regex::Regex;
+use std::sync::Arc;
+
+use mimir_matcher::FastRegex;
 
 use super::literal::unquote;
 use super::{PResult, Parser};
@@ -12,8 +14,10 @@ use crate::token::TokenKind;
 /// The label that holds the metric name.
 pub(crate) const METRIC_NAME: &str = "__name__";
 
-fn anchored_regex(value: &str) -> Result<Regex, regex::Error> {
-    Regex::new(&format!("^(?s:{value})$"))
+/// The matcher's regex, compiled as `^(?s:value)$` through the process-wide cache (the engine and
+/// the ingester reuse it).
+fn anchored_regex(value: &str) -> Result<Arc<FastRegex>, regex::Error> {
+    mimir_matcher::compile(value)
 }
 
 /// Whether the matcher selects series that lack the label (an empty value matches).

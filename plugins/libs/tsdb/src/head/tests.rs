@@ -617,7 +617,7 @@ fn refs_of_more_series_than_one_lookup_batch_come_back_in_order() {
 #[test]
 fn regexes_on_labels_with_many_values_select_what_the_postings_select() {
     let h = head(0, 0);
-    let values = POST_FILTER_MIN_VALUES * 2;
+    let values = 2048;
     for i in 0..values {
         let series = i.to_string();
         let name = format!("metric_{}", i % 10);
