@@ -69,30 +69,61 @@ fn low_mask(nbits: u8) -> u64 {
     }
 }
 
-/// Reads bits from a byte slice.
+/// Reads bits from a byte slice through a 64-bit window, so most reads are a compare and two
+/// shifts instead of a loop over bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct BitReader<'a> {
     bytes: &'a [u8],
-    /// Position in bits from the start of `bytes`.
-    pos: usize,
+    /// Index of the first byte not yet loaded into `window`.
+    next: usize,
+    /// Loaded bits, the next one to read at bit 63. Only the top `valid` bits are owed to the
+    /// caller; any set bit below them is already the stream's own bit at that place (a refill
+    /// loads whole words but only counts whole bytes), so later refills can simply OR in.
+    window: u64,
+    /// Unread bits at the top of `window`.
+    valid: u8,
 }
 
 /// The stream ended before the requested bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EndOfStream;
 
+/// The widest read served from one window; after a refill with at least 8 bytes left the window
+/// holds 57 or more bits, and wider reads are split.
+const MAX_NARROW: u8 = 56;
+
 impl<'a> BitReader<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, pos: 0 }
+        Self {
+            bytes,
+            next: 0,
+            window: 0,
+            valid: 0,
+        }
     }
 
     /// Bits consumed so far.
     pub(crate) fn position(&self) -> usize {
-        self.pos
+        self.next * 8 - usize::from(self.valid)
     }
 
+    /// Bits left, loaded or not.
+    fn remaining(&self) -> usize {
+        (self.bytes.len() - self.next) * 8 + usize::from(self.valid)
+    }
+
+    #[inline]
     pub(crate) fn read_bit(&mut self) -> Result<bool, EndOfStream> {
-        Ok(self.read_bits(1)? == 1)
+        if self.valid == 0 {
+            self.refill();
+            if self.valid == 0 {
+                return Err(EndOfStream);
+            }
+        }
+        let bit = self.window >> 63 == 1;
+        self.window <<= 1;
+        self.valid -= 1;
+        Ok(bit)
     }
 
     pub(crate) fn read_byte(&mut self) -> Result<u8, EndOfStream> {
@@ -100,25 +131,103 @@ impl<'a> BitReader<'a> {
         Ok(self.read_bits(8)? as u8)
     }
 
-    /// Reads `nbits` (at most 64) bits, most significant first.
+    /// Reads `nbits` (at most 64) bits, most significant first. On error nothing is consumed.
+    #[inline]
     pub(crate) fn read_bits(&mut self, nbits: u8) -> Result<u64, EndOfStream> {
         debug_assert!(nbits <= 64);
-        if self.pos + usize::from(nbits) > self.bytes.len() * 8 {
+        if nbits > MAX_NARROW {
+            return self.read_wide(nbits);
+        }
+        if self.valid < nbits {
+            self.refill();
+            if self.valid < nbits {
+                return Err(EndOfStream);
+            }
+        }
+        // Split shift so that `nbits == 0` yields 0 instead of overflowing the shift.
+        let value = (self.window >> 1) >> (63 - nbits);
+        self.window <<= nbits;
+        self.valid -= nbits;
+        Ok(value)
+    }
+
+    /// Consumes the next bit if it is a `0` and says whether it did; nothing is consumed at the
+    /// end of the stream. The XOR format's common cases are a single `0` bit, and a predicted
+    /// branch here is cheaper than a full prefix decode.
+    #[inline]
+    pub(crate) fn skip_zero(&mut self) -> bool {
+        if self.valid == 0 {
+            self.refill();
+        }
+        let zero = self.valid > 0 && self.window >> 63 == 0;
+        if zero {
+            self.window <<= 1;
+            self.valid -= 1;
+        }
+        zero
+    }
+
+    /// Reads a run of up to `max` (at most 8) one bits and the zero ending it, if the run is
+    /// shorter than `max`: the variable-length prefixes of the XOR format in one step. Returns
+    /// the number of ones.
+    #[inline]
+    pub(crate) fn read_ones(&mut self, max: u8) -> Result<u8, EndOfStream> {
+        debug_assert!(max <= 8);
+        if self.valid < max {
+            self.refill();
+        }
+        let ones = (self.window.leading_ones() as u8).min(max);
+        let used = ones + u8::from(ones < max);
+        // Bits below `valid` may be set (see `window`), so a run that needs more than `valid`
+        // bits means the stream ended.
+        if used > self.valid {
             return Err(EndOfStream);
         }
-        let mut value = 0u64;
-        let mut remaining = nbits;
-        while remaining > 0 {
-            let byte = self.bytes[self.pos / 8];
-            let used = (self.pos % 8) as u8;
-            let available = 8 - used;
-            let take = remaining.min(available);
-            let bits = (u64::from(byte) >> (available - take)) & low_mask(take);
-            value = (value << take) | bits;
-            self.pos += usize::from(take);
-            remaining -= take;
+        self.window <<= used;
+        self.valid -= used;
+        Ok(ones)
+    }
+
+    /// Reads more bits than one window guarantees, as two reads.
+    #[cold]
+    fn read_wide(&mut self, nbits: u8) -> Result<u64, EndOfStream> {
+        // Check up front so that a failure leaves the reader where it was.
+        if self.remaining() < usize::from(nbits) {
+            return Err(EndOfStream);
         }
-        Ok(value)
+        let high = self.read_bits(nbits - 32)?;
+        let low = self.read_bits(32)?;
+        Ok((high << 32) | low)
+    }
+
+    /// Loads as many whole bytes as fit below the unread bits: one big-endian word while 8 bytes
+    /// remain, then byte by byte. Called with `valid <= MAX_NARROW`.
+    #[inline]
+    fn refill(&mut self) {
+        debug_assert!(self.valid <= MAX_NARROW);
+        let rest = self.bytes.get(self.next..).unwrap_or_default();
+        if let Some(word) = rest.first_chunk::<8>() {
+            // The word's bits beyond the bytes counted land below `valid`; see `window`.
+            self.window |= u64::from_be_bytes(*word) >> self.valid;
+            let added = (64 - self.valid) / 8;
+            self.next += usize::from(added);
+            self.valid += added * 8;
+        } else {
+            self.refill_tail(rest);
+        }
+    }
+
+    /// The last few bytes, one at a time: a word load would run past the slice.
+    #[cold]
+    fn refill_tail(&mut self, rest: &[u8]) {
+        for &byte in rest {
+            if self.valid > MAX_NARROW {
+                break;
+            }
+            self.window |= u64::from(byte) << (MAX_NARROW - self.valid);
+            self.next += 1;
+            self.valid += 8;
+        }
     }
 
     /// Go's `binary.ReadUvarint`: little-endian base-128 groups.
@@ -163,6 +272,7 @@ pub(crate) fn write_varint(w: &mut BitWriter, value: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn bits_fill_bytes_from_the_top() {
@@ -210,6 +320,70 @@ mod tests {
             let mut w = BitWriter::default();
             write_varint(&mut w, value);
             assert_eq!(BitReader::new(w.bytes()).read_varint(), Ok(value));
+        }
+    }
+
+    #[test]
+    fn a_run_of_ones_to_the_end_is_the_end_of_the_stream() {
+        let mut r = BitReader::new(&[0xff]);
+        assert_eq!(r.read_ones(3), Ok(3));
+        assert_eq!(r.read_ones(8), Err(EndOfStream));
+        assert_eq!(r.position(), 3);
+        assert_eq!(r.read_ones(5), Ok(5));
+        let mut r = BitReader::new(&[0xfe]);
+        assert_eq!(r.read_ones(8), Ok(7));
+        assert_eq!(r.position(), 8);
+    }
+
+    /// Reads one `nbits` field the way `how` picks, exercising each entry point of the reader.
+    fn read_field(r: &mut BitReader<'_>, nbits: u8, how: u8) -> Result<u64, EndOfStream> {
+        match how {
+            0 => r.read_bits(nbits),
+            1 => (0..nbits).try_fold(0, |acc, _| Ok((acc << 1) | u64::from(r.read_bit()?))),
+            2 => (0..nbits).try_fold(0, |acc, _| {
+                let bit = !r.skip_zero() && r.read_bit()?;
+                Ok((acc << 1) | u64::from(bit))
+            }),
+            _ => {
+                // A prefix run of ones through `read_ones`, the rest as plain bits.
+                let max = nbits.min(8);
+                let ones = r.read_ones(max)?;
+                let (prefix, used) = if ones < max {
+                    (low_mask(ones) << 1, ones + 1)
+                } else {
+                    (low_mask(ones), ones)
+                };
+                let rest = r.read_bits(nbits - used)?;
+                Ok((prefix << (nbits - used)) | rest)
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn mixed_reads_return_what_was_written(
+            fields in prop::collection::vec((any::<u64>(), 0u8..=64, 0u8..4), 0..40),
+        ) {
+            let mut w = BitWriter::default();
+            for (value, nbits, _) in &fields {
+                w.write_bits(*value, *nbits);
+            }
+            let mut r = BitReader::new(w.bytes());
+            for (value, nbits, how) in &fields {
+                prop_assert_eq!(read_field(&mut r, *nbits, *how), Ok(value & low_mask(*nbits)));
+            }
+            let written: usize = fields.iter().map(|(_, nbits, _)| usize::from(*nbits)).sum();
+            prop_assert_eq!(r.position(), written);
+            // Past the end: every kind of read fails and consumes nothing.
+            let left = (w.bytes().len() * 8 - written) as u8;
+            prop_assert_eq!(r.read_bits(left + 1), Err(EndOfStream));
+            prop_assert_eq!(r.read_bits(64.max(left + 1)), Err(EndOfStream));
+            prop_assert_eq!(r.position(), written);
+            prop_assert_eq!(r.read_bits(left), Ok(0));
+            prop_assert!(!r.skip_zero());
+            prop_assert_eq!(r.read_bit(), Err(EndOfStream));
+            prop_assert_eq!(r.read_ones(1), Err(EndOfStream));
+            prop_assert_eq!(r.position(), written + usize::from(left));
         }
     }
 }

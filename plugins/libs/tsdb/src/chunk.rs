@@ -225,6 +225,7 @@ pub struct XorIter<'a> {
 impl Iterator for XorIter<'_> {
     type Item = (i64, f64);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let decoder = self.decoder.as_mut()?;
         match decoder.next_sample() {
@@ -269,38 +270,45 @@ impl<'a> Decoder<'a> {
         })
     }
 
+    #[inline]
     fn next_sample(&mut self) -> Result<Option<(i64, u64)>, EndOfStream> {
         if self.read == self.total {
             return Ok(None);
         }
-        match self.read {
-            0 => {
-                self.t = self.reader.read_varint()?;
-                self.v_bits = self.reader.read_bits(64)?;
-            }
-            1 => {
-                self.t_delta = self.reader.read_uvarint()?;
-                self.t = self.t.wrapping_add(self.t_delta as i64);
-                self.read_value()?;
-            }
-            _ => {
-                let dod = self.read_dod()?;
-                self.t_delta = self.t_delta.wrapping_add(dod as u64);
-                self.t = self.t.wrapping_add(self.t_delta as i64);
-                self.read_value()?;
-            }
+        if self.read < 2 {
+            self.read_head_sample()?;
+        } else {
+            let dod = self.read_dod()?;
+            self.t_delta = self.t_delta.wrapping_add(dod as u64);
+            self.t = self.t.wrapping_add(self.t_delta as i64);
+            self.read_value()?;
         }
         self.read += 1;
         Ok(Some((self.t, self.v_bits)))
     }
 
-    fn read_dod(&mut self) -> Result<i64, EndOfStream> {
-        let mut ones = 0;
-        while ones < 4 && self.reader.read_bit()? {
-            ones += 1;
+    /// The first two samples, stored differently from the rest; kept out of the hot loop.
+    #[inline(never)]
+    fn read_head_sample(&mut self) -> Result<(), EndOfStream> {
+        if self.read == 0 {
+            self.t = self.reader.read_varint()?;
+            self.v_bits = self.reader.read_bits(64)?;
+        } else {
+            self.t_delta = self.reader.read_uvarint()?;
+            self.t = self.t.wrapping_add(self.t_delta as i64);
+            self.read_value()?;
         }
-        let size: u8 = match ones {
-            0 => return Ok(0),
+        Ok(())
+    }
+
+    #[inline]
+    fn read_dod(&mut self) -> Result<i64, EndOfStream> {
+        // Regular scrapes: dod == 0 is a single '0'.
+        if self.reader.skip_zero() {
+            return Ok(0);
+        }
+        // The bucket prefix in one read; it starts with the '1' just seen, so it is never empty.
+        let size: u8 = match self.reader.read_ones(4)? {
             1 => 14,
             2 => 17,
             3 => 20,
@@ -315,21 +323,28 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    #[inline]
     fn read_value(&mut self) -> Result<(), EndOfStream> {
-        if !self.reader.read_bit()? {
+        // The value repeats: a single '0'.
+        if self.reader.skip_zero() {
             return Ok(());
         }
-        if self.reader.read_bit()? {
-            self.leading = self.reader.read_bits(5)? as u8;
-            let meaningful = match self.reader.read_bits(6)? as u8 {
+        // The '1' just seen (or the end of the stream).
+        self.reader.read_bit()?;
+        if !self.reader.skip_zero() {
+            // '11': a new window. The second '1', the leading count and the meaningful length
+            // in one read.
+            let header = self.reader.read_bits(12)?;
+            let leading = ((header >> 6) & 0x1f) as u8;
+            let meaningful = match (header & 0x3f) as u8 {
                 0 => 64,
                 n => n,
             };
             // A corrupt header could claim more than 64 bits in total.
-            self.trailing = 64u8
-                .checked_sub(self.leading + meaningful)
-                .ok_or(EndOfStream)?;
+            self.trailing = 64u8.checked_sub(leading + meaningful).ok_or(EndOfStream)?;
+            self.leading = leading;
         }
+        // '10' reuses the previous window.
         let meaningful = 64 - self.leading - self.trailing;
         let bits = self.reader.read_bits(meaningful)?;
         self.v_bits ^= bits << self.trailing;
@@ -462,35 +477,337 @@ mod tests {
         assert!(XorChunk::from_bytes(trailing).is_err());
     }
 
+    /// How a generated series moves its timestamp from one sample to the next.
+    #[derive(Debug, Clone)]
+    enum TimeStep {
+        /// The previous delta again: dod == 0.
+        SameDelta,
+        /// The previous delta plus this dod.
+        Dod(i64),
+        /// A fresh delta.
+        Delta(i64),
+        /// Any timestamp at all, backwards and wrapping included: the appender does not care.
+        Anywhere(i64),
+    }
+
+    /// How a generated series moves its value.
+    #[derive(Debug, Clone)]
+    enum ValueStep {
+        Same,
+        /// XOR a run of `len` bits at `shift`, moving the leading/trailing window around.
+        Flip {
+            len: u8,
+            shift: u8,
+        },
+        /// Counter-like arithmetic.
+        Add(u16),
+        Bits(u64),
+    }
+
+    /// Bit patterns the encoder must carry untouched.
+    const SPECIAL_VALUES: [u64; 12] = [
+        0,                     // 0.0
+        0x8000_0000_0000_0000, // -0.0
+        0x7ff8_0000_0000_0000, // the usual quiet NaN
+        STALE_NAN_BITS,
+        0xfff8_0000_0000_0001, // negative NaN with a payload
+        0x7ff0_0000_0000_0001, // signalling NaN
+        u64::MAX,              // all-ones NaN
+        0x7ff0_0000_0000_0000, // +inf
+        0xfff0_0000_0000_0000, // -inf
+        1,                     // smallest subnormal
+        0x3ff0_0000_0000_0000, // 1.0
+        0x7fef_ffff_ffff_ffff, // f64::MAX
+    ];
+
+    fn time_step() -> impl Strategy<Value = TimeStep> {
+        // Bucket edges of the dod encoding and small jitter around zero.
+        let edges = prop::sample::select(vec![
+            1i64,
+            -1,
+            8192,
+            -8191,
+            8193,
+            -8192,
+            65536,
+            -65535,
+            65537,
+            -65536,
+            524_288,
+            -524_287,
+            524_289,
+            -524_288,
+            i64::MAX,
+            i64::MIN,
+        ]);
+        prop_oneof![
+            4 => Just(TimeStep::SameDelta),
+            2 => (-5i64..=5).prop_map(TimeStep::Dod),
+            2 => edges.prop_map(TimeStep::Dod),
+            2 => prop_oneof![1i64..=2, 1i64..=20_000, 1i64..=1 << 40].prop_map(TimeStep::Delta),
+            1 => any::<i64>().prop_map(TimeStep::Anywhere),
+        ]
+    }
+
+    fn value_step() -> impl Strategy<Value = ValueStep> {
+        prop_oneof![
+            3 => Just(ValueStep::Same),
+            3 => (1u8..=64, 0u8..64).prop_map(|(len, shift)| ValueStep::Flip { len, shift }),
+            2 => any::<u16>().prop_map(ValueStep::Add),
+            1 => prop::sample::select(SPECIAL_VALUES.to_vec()).prop_map(ValueStep::Bits),
+            1 => any::<u64>().prop_map(ValueStep::Bits),
+        ]
+    }
+
     fn samples_strategy() -> impl Strategy<Value = Vec<(i64, u64)>> {
-        let delta = prop_oneof![1i64..=2, 1i64..=20_000, 1i64..=1 << 40];
-        (
+        let start = prop_oneof![
             -(1i64 << 61)..(1i64 << 61),
-            prop::collection::vec((delta, any::<u64>()), 0..=SAMPLES_PER_CHUNK),
+            prop::sample::select(vec![i64::MIN, i64::MAX, 0, -1]),
+        ];
+        let first_value = prop_oneof![any::<u64>(), prop::sample::select(SPECIAL_VALUES.to_vec()),];
+        (
+            start,
+            first_value,
+            prop::collection::vec((time_step(), value_step()), 0..=SAMPLES_PER_CHUNK),
         )
-            .prop_map(|(start, steps)| {
-                let mut t = start;
+            .prop_map(|(start, first_value, steps)| {
+                let (mut t, mut delta, mut v_bits) = (start, 15_000i64, first_value);
                 steps
                     .into_iter()
-                    .map(|(delta, v_bits)| {
-                        t += delta;
+                    .map(|(time, value)| {
+                        match time {
+                            TimeStep::SameDelta => {}
+                            TimeStep::Dod(dod) => delta = delta.wrapping_add(dod),
+                            TimeStep::Delta(d) => delta = d,
+                            TimeStep::Anywhere(to) => delta = to.wrapping_sub(t),
+                        }
+                        t = t.wrapping_add(delta);
+                        v_bits = match value {
+                            ValueStep::Same => v_bits,
+                            ValueStep::Flip { len, shift } => {
+                                v_bits ^ (u64::MAX >> (64 - u32::from(len))) << shift
+                            }
+                            ValueStep::Add(k) => (f64::from_bits(v_bits) + f64::from(k)).to_bits(),
+                            ValueStep::Bits(bits) => bits,
+                        };
                         (t, v_bits)
                     })
                     .collect()
             })
     }
 
+    fn encode_bits(samples: &[(i64, u64)]) -> XorChunk {
+        let mut chunk = XorChunk::new();
+        for (t, v_bits) in samples {
+            chunk.append(*t, f64::from_bits(*v_bits)).unwrap();
+        }
+        chunk
+    }
+
+    /// A bit-at-a-time reader, as simple as possible: the reference the windowed reader is
+    /// held to.
+    struct NaiveBits<'a> {
+        bytes: &'a [u8],
+        pos: usize,
+    }
+
+    impl NaiveBits<'_> {
+        fn bits(&mut self, n: u8) -> Option<u64> {
+            // All or nothing, as `BitReader::read_bits`.
+            if self.pos + usize::from(n) > self.bytes.len() * 8 {
+                return None;
+            }
+            let mut value = 0;
+            for _ in 0..n {
+                let bit = (self.bytes[self.pos / 8] >> (7 - self.pos % 8)) & 1;
+                value = (value << 1) | u64::from(bit);
+                self.pos += 1;
+            }
+            Some(value)
+        }
+
+        fn uvarint(&mut self) -> Option<u64> {
+            let mut value = 0u64;
+            for shift in (0..70).step_by(7) {
+                let byte = self.bits(8)?;
+                if shift == 63 && byte > 1 {
+                    return None;
+                }
+                value |= (byte & 0x7f) << shift;
+                if byte < 0x80 {
+                    return Some(value);
+                }
+            }
+            None
+        }
+    }
+
+    /// What a decoder makes of chunk bytes: the samples it yields, and where it stopped
+    /// cleanly (in bits after the header), or `None` if it hit the end of the stream.
+    type Outcome = (Vec<(i64, u64)>, Option<usize>);
+
+    /// Prometheus' `xorIterator`, written out bit by bit with no fast paths.
+    fn naive_decode(bytes: &[u8]) -> Option<Outcome> {
+        let (header, data) = bytes.split_first_chunk::<2>()?;
+        let total = u16::from_be_bytes(*header);
+        let mut r = NaiveBits {
+            bytes: data,
+            pos: 0,
+        };
+        let mut out = Vec::new();
+        let (mut t, mut delta, mut v, mut leading, mut trailing) = (0i64, 0u64, 0u64, 0u8, 0u8);
+        let mut sample = |r: &mut NaiveBits<'_>, i: u16| -> Option<(i64, u64)> {
+            match i {
+                0 => {
+                    let zigzag = r.uvarint()?;
+                    t = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+                    v = r.bits(64)?;
+                    return Some((t, v));
+                }
+                1 => {
+                    delta = r.uvarint()?;
+                }
+                _ => {
+                    let mut ones = 0;
+                    while ones < 4 && r.bits(1)? == 1 {
+                        ones += 1;
+                    }
+                    let dod = match ones {
+                        0 => 0,
+                        4 => r.bits(64)? as i64,
+                        _ => {
+                            let size = [0u8, 14, 17, 20][ones];
+                            let bits = r.bits(size)? as i64;
+                            if bits > 1 << (size - 1) {
+                                bits - (1 << size)
+                            } else {
+                                bits
+                            }
+                        }
+                    };
+                    delta = delta.wrapping_add(dod as u64);
+                }
+            }
+            t = t.wrapping_add(delta as i64);
+            if r.bits(1)? == 1 {
+                if r.bits(1)? == 1 {
+                    leading = r.bits(5)? as u8;
+                    let meaningful = match r.bits(6)? as u8 {
+                        0 => 64,
+                        n => n,
+                    };
+                    trailing = 64u8.checked_sub(leading + meaningful)?;
+                }
+                v ^= r.bits(64 - leading - trailing)? << trailing;
+            }
+            Some((t, v))
+        };
+        for i in 0..total {
+            match sample(&mut r, i) {
+                Some(decoded) => out.push(decoded),
+                None => return Some((out, None)),
+            }
+        }
+        Some((out, Some(r.pos)))
+    }
+
+    fn fast_decode(bytes: &[u8]) -> Option<Outcome> {
+        let mut decoder = Decoder::new(bytes).ok()?;
+        let mut out = Vec::new();
+        loop {
+            match decoder.next_sample() {
+                Ok(Some(sample)) => out.push(sample),
+                Ok(None) => return Some((out, Some(decoder.reader.position()))),
+                Err(EndOfStream) => return Some((out, None)),
+            }
+        }
+    }
+
+    /// Damage to apply to a valid chunk.
+    #[derive(Debug, Clone)]
+    enum Damage {
+        Truncate(usize),
+        FlipBit(usize),
+        SetByte(usize, u8),
+        Append(u8),
+    }
+
+    fn damage() -> impl Strategy<Value = Damage> {
+        prop_oneof![
+            any::<usize>().prop_map(Damage::Truncate),
+            any::<usize>().prop_map(Damage::FlipBit),
+            (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Damage::SetByte(at, byte)),
+            any::<u8>().prop_map(Damage::Append),
+        ]
+    }
+
+    fn apply(bytes: &mut Vec<u8>, damage: &Damage) {
+        let len = bytes.len().max(1);
+        match *damage {
+            Damage::Truncate(at) => bytes.truncate(at % len),
+            Damage::FlipBit(at) => {
+                if let Some(byte) = bytes.get_mut(at / 8 % len) {
+                    *byte ^= 1 << (at % 8);
+                }
+            }
+            Damage::SetByte(at, value) => {
+                if let Some(byte) = bytes.get_mut(at % len) {
+                    *byte = value;
+                }
+            }
+            Damage::Append(value) => bytes.push(value),
+        }
+    }
+
     proptest! {
         #[test]
-        fn any_increasing_samples_round_trip_exactly(samples in samples_strategy()) {
-            let mut chunk = XorChunk::new();
-            for (t, v_bits) in &samples {
-                chunk.append(*t, f64::from_bits(*v_bits)).unwrap();
-            }
+        fn any_samples_round_trip_exactly(samples in samples_strategy()) {
+            let chunk = encode_bits(&samples);
             prop_assert_eq!(chunk.num_samples(), samples.len());
             prop_assert_eq!(&bits(chunk.iter()), &samples);
+            let used_bits = (chunk.bytes().len() - 2) * 8;
+            prop_assert_eq!(
+                fast_decode(chunk.bytes()),
+                naive_decode(chunk.bytes()),
+                "{} bits",
+                used_bits
+            );
             let reopened = XorChunk::from_bytes(chunk.bytes().to_vec()).unwrap();
             prop_assert_eq!(&bits(reopened.iter()), &samples);
+        }
+
+        /// Damaged chunks decode to exactly what the bit-by-bit reference makes of them, end of
+        /// stream included, and never panic.
+        #[test]
+        fn damaged_chunks_decode_like_the_reference(
+            samples in samples_strategy(),
+            damages in prop::collection::vec(damage(), 1..4),
+        ) {
+            let mut bytes = encode_bits(&samples).bytes().to_vec();
+            for d in &damages {
+                apply(&mut bytes, d);
+            }
+            let fast = fast_decode(&bytes);
+            prop_assert_eq!(&fast, &naive_decode(&bytes));
+            // Opening agrees with decoding, and an opened chunk iterates in full.
+            match (XorChunk::from_bytes(bytes.clone()), fast) {
+                (Ok(chunk), Some((decoded, Some(used)))) => {
+                    prop_assert_eq!((16 + used).div_ceil(8), bytes.len());
+                    prop_assert_eq!(bits(chunk.iter()), decoded);
+                }
+                (Ok(_), other) => prop_assert!(false, "opened, but decoding gave {:?}", other),
+                (Err(_), _) => {}
+            }
+            let iterated = XorIter { decoder: Decoder::new(&bytes).ok() }.count();
+            prop_assert!(iterated <= usize::from(u16::MAX));
+        }
+
+        #[test]
+        fn arbitrary_bytes_decode_like_the_reference(
+            bytes in prop::collection::vec(any::<u8>(), 0..96),
+        ) {
+            prop_assert_eq!(fast_decode(&bytes), naive_decode(&bytes));
+            let _ = XorChunk::from_bytes(bytes);
         }
     }
 }
