@@ -346,6 +346,9 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
     let (pa, pb) = (params_a, params_b);
     let counter_check = matches!(name, "rate" | "increase");
     let span = range_arg.span();
+    // Metric names already noted as maybe not counters: the info is the same for every series of
+    // a name, and formatting it per series cost more than the rate itself.
+    let mut noted: std::collections::HashSet<String> = std::collections::HashSet::new();
     Ok(Box::new(series.filter_map(move |s| {
         let s = match s {
             Ok(s) => s,
@@ -356,7 +359,9 @@ fn range_function<'a>(ctx: &'a Ctx<'a>, c: &'a Call, grid: Grid) -> Result<Strea
             && !["_total", "_sum", "_count", "_bucket"]
                 .iter()
                 .any(|suffix| metric.ends_with(suffix))
+            && !noted.contains(metric)
         {
+            noted.insert(metric.to_string());
             ctx.info(
                 format!(
                     "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
