@@ -238,6 +238,16 @@ impl Iterator for XorIter<'_> {
             }
         }
     }
+
+    /// At most the samples the header still promises (fewer only for corrupt bytes), so that
+    /// collecting a chunk reserves once.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self
+            .decoder
+            .as_ref()
+            .map_or(0, |d| usize::from(d.total.saturating_sub(d.read)));
+        (0, Some(left))
+    }
 }
 
 /// Prometheus' `xorIterator`: decodes samples and tracks the state an appender needs.

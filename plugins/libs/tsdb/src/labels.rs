@@ -71,6 +71,15 @@ impl Labels {
 
     /// The value of `name`, if the set has it.
     pub fn get(&self, name: &str) -> Option<&str> {
+        // Series have a handful of labels: comparing for equality (lengths first) beats a binary
+        // search's ordered comparisons until there are many.
+        if self.0.len() <= 16 {
+            return self
+                .0
+                .iter()
+                .find(|l| *l.name == *name)
+                .map(|l| l.value.as_ref());
+        }
         self.0
             .binary_search_by(|l| l.name.as_ref().cmp(name))
             .ok()

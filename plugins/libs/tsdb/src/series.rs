@@ -180,10 +180,12 @@ impl MemSeries {
         let start = out.len();
         for c in self.chunks_overlapping(mint, maxt) {
             let fully_inside = mint <= c.min_t && c.max_t <= maxt;
+            let samples = c.chunk.iter();
+            out.reserve(samples.size_hint().1.unwrap_or(0));
             if fully_inside {
-                out.extend(c.chunk.iter());
+                out.extend(samples);
             } else {
-                out.extend(c.chunk.iter().filter(|(t, _)| mint <= *t && *t <= maxt));
+                out.extend(samples.filter(|(t, _)| mint <= *t && *t <= maxt));
             }
         }
         let mut ooo = self
