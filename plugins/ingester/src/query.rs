@@ -8,8 +8,6 @@ use mimir_proto::ingester::{
 };
 use mimir_tsdb::{Head, Labels, MatchOp, Matcher};
 
-use std::sync::Arc;
-
 use crate::records;
 use crate::selections::{Key, Selections};
 
@@ -80,7 +78,7 @@ pub fn query_page(
     };
     let selection = match after.is_some().then(|| selections.get(&key)).flatten() {
         Some(kept) => kept,
-        None => Arc::new(head.selection(&matchers)),
+        None => head.selection(&matchers),
     };
     // Pages of series with a few dozen samples take about 1 KiB a series.
     let mut out = Vec::with_capacity(limit.min(selection.len()).min(4096) * 1024);

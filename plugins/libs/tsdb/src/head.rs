@@ -14,6 +14,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::u64hash::{RefHash, U64Hash};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
@@ -113,6 +114,9 @@ struct Index {
     interner: Interner,
     /// The ref the next created series gets.
     next_ref: SeriesRef,
+    /// Counts series created and removed: a selection taken at one generation is exact while
+    /// the generation stays.
+    generation: u64,
 }
 
 impl Index {
@@ -154,11 +158,13 @@ impl Index {
         self.labels.insert(series_ref, shared.clone());
         self.postings.add(series_ref, &shared);
         self.next_ref = self.next_ref.max(series_ref.saturating_add(1));
+        self.generation += 1;
         shared
     }
 
     fn remove(&mut self, series_ref: SeriesRef) {
         if let Some(labels) = self.labels.remove(&series_ref) {
+            self.generation += 1;
             self.remove_hashed(series_ref, index_hash_of(&labels));
             self.postings.remove(series_ref, &labels);
         }
@@ -216,6 +222,7 @@ pub struct Head {
     min_time: AtomicI64,
     /// Newest sample ever appended (`i64::MIN` when none).
     max_time: AtomicI64,
+    selections: selection_cache::SelectionCache,
 }
 
 impl Head {
@@ -232,6 +239,7 @@ impl Head {
                 .collect(),
             min_time: AtomicI64::new(i64::MAX),
             max_time: AtomicI64::new(i64::MIN),
+            selections: selection_cache::SelectionCache::default(),
         }
     }
 
@@ -529,10 +537,22 @@ impl Head {
     /// through. Keeping it between pages spares each page resolving the matchers and sorting
     /// again; series created after it was taken are not in it (the query sees the series of its
     /// start, as Prometheus' queriers do), series truncated since are skipped.
-    pub fn selection(&self, matchers: &[Matcher]) -> Selection {
-        let mut candidates = self.index.read().matching(matchers);
+    ///
+    /// The last selections taken are kept while no series is created or removed, so asking again
+    /// with the same matchers costs nothing (see `selection_cache`).
+    pub fn selection(&self, matchers: &[Matcher]) -> Arc<Selection> {
+        let key = selection_cache::key(matchers);
+        let (generation, mut candidates) = {
+            let index = self.index.read();
+            if let Some(kept) = self.selections.get(&key, index.generation) {
+                return kept;
+            }
+            (index.generation, index.matching(matchers))
+        };
         candidates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Selection { candidates }
+        let selection = Arc::new(Selection { candidates });
+        self.selections.put(key, generation, Arc::clone(&selection));
+        selection
     }
 
     /// One page of `selection` as [`Head::select_each`] gives it.
@@ -726,5 +746,6 @@ impl Head {
     }
 }
 
+mod selection_cache;
 #[cfg(test)]
 mod tests;

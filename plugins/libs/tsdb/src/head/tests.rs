@@ -663,3 +663,35 @@ fn regexes_on_labels_with_many_values_select_what_the_postings_select() {
         assert_eq!(got, expected, "matchers {matchers:?}");
     }
 }
+
+#[test]
+fn a_kept_selection_serves_until_a_series_is_created_or_removed() {
+    let h = head(0, 0);
+    let create = |job: &str, t: i64| {
+        let (r, _) = h.get_or_create_series(up(job)).unwrap();
+        h.append(r, t, 1.0).unwrap();
+    };
+    create("a", 10);
+    create("b", 10);
+    let jobs = |s: &Selection| -> Vec<String> {
+        s.candidates
+            .iter()
+            .map(|(l, _)| l.get("job").unwrap().to_string())
+            .collect()
+    };
+    let first = h.selection(&[eq("__name__", "up")]);
+    // Same matchers, in any order, unchanged index: the very same selection.
+    let again = h.selection(&[eq("__name__", "up")]);
+    assert!(Arc::ptr_eq(&first, &again));
+    // Appending to existing series changes nothing the selection depends on.
+    let (a, _) = h.get_or_create_series(up("a")).unwrap();
+    h.append(a, 20, 2.0).unwrap();
+    assert!(Arc::ptr_eq(&first, &h.selection(&[eq("__name__", "up")])));
+    // A new series is seen at once.
+    create("c", 30);
+    let with_c = h.selection(&[eq("__name__", "up")]);
+    assert_eq!(jobs(&with_c), ["a", "b", "c"]);
+    // A removed series is gone at once.
+    assert!(h.truncate_before(25) > 0);
+    assert_eq!(jobs(&h.selection(&[eq("__name__", "up")])), ["c"]);
+}
