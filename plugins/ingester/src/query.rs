@@ -48,8 +48,8 @@ fn wire_labels(labels: &Labels) -> Vec<LabelPair> {
 /// The reply is written straight from the head: each series' labels and samples go into the
 /// protobuf bytes as they are read, with no `Series` message built in between (for a page of a
 /// thousand series that was most of the ingester's query CPU: a `Vec` per label and per series,
-/// then encoding, then freeing them). Samples always carry both fields, so `-0.0` and timestamp 0
-/// survive (prost would omit them as defaults; readers see the same values either way).
+/// then encoding, then freeing them). Samples go as the packed `timestamp_deltas_ms` and `values`
+/// columns of `Series`, about 10 bytes a sample instead of 21 as `Sample` messages.
 ///
 /// The first page takes the selection (see [`Selections`]); later pages reuse it while it is kept.
 pub fn query_page(
@@ -106,12 +106,10 @@ pub fn query_page(
 const QUERY_RESPONSE_SERIES: u32 = 1;
 const QUERY_RESPONSE_NEXT_CURSOR: u32 = 2;
 const SERIES_LABELS: u32 = 1;
-const SERIES_SAMPLES: u32 = 2;
+const SERIES_TIMESTAMP_DELTAS: u32 = 14;
+const SERIES_VALUES: u32 = 15;
 const LABEL_NAME: u32 = 1;
 const LABEL_VALUE: u32 = 2;
-/// `Sample.value` (field 1, fixed64) and `Sample.timestamp_ms` (field 2, varint) keys.
-const SAMPLE_VALUE_KEY: u8 = (1 << 3) | 1;
-const SAMPLE_TIMESTAMP_KEY: u8 = 2 << 3;
 
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -156,18 +154,30 @@ fn encode_series(out: &mut Vec<u8>, labels: &Labels, samples: &[(i64, f64)]) {
         put_len_field(out, LABEL_NAME, l.name.as_bytes());
         put_len_field(out, LABEL_VALUE, l.value.as_bytes());
     }
-    out.reserve(samples.len() * 22);
-    for &(t, v) in samples {
-        let timestamp = t as u64;
-        // key + len + value key + 8 bytes + timestamp key + varint; the sample is < 128 bytes.
-        out.extend_from_slice(&[
-            ((SERIES_SAMPLES << 3) | 2) as u8,
-            (10 + varint_len(timestamp)) as u8,
-            SAMPLE_VALUE_KEY,
-        ]);
-        out.extend_from_slice(&v.to_bits().to_le_bytes());
-        out.push(SAMPLE_TIMESTAMP_KEY);
-        put_varint(out, timestamp);
+    if let Some(&(first, _)) = samples.first() {
+        // Timestamps as zig-zag varint deltas, then the values as raw little-endian doubles.
+        let zigzag = |delta: i64| ((delta << 1) ^ (delta >> 63)) as u64;
+        let mut previous = 0i64;
+        let deltas_len: usize = samples
+            .iter()
+            .map(|&(t, _)| {
+                let len = varint_len(zigzag(t.wrapping_sub(previous)));
+                previous = t;
+                len
+            })
+            .sum();
+        out.reserve(deltas_len + samples.len() * 8 + 12);
+        put_key(out, SERIES_TIMESTAMP_DELTAS, 2);
+        put_varint(out, deltas_len as u64);
+        put_varint(out, zigzag(first));
+        for pair in samples.windows(2) {
+            put_varint(out, zigzag(pair[1].0.wrapping_sub(pair[0].0)));
+        }
+        put_key(out, SERIES_VALUES, 2);
+        put_varint(out, (samples.len() * 8) as u64);
+        for &(_, v) in samples {
+            out.extend_from_slice(&v.to_bits().to_le_bytes());
+        }
     }
     let body = out.len() - body_at;
     let mut length = [0u8; 10];
@@ -228,7 +238,7 @@ pub fn series(
             .iter()
             .map(|labels| Series {
                 labels: wire_labels(labels),
-                samples: Vec::new(),
+                ..Series::default()
             })
             .collect(),
     })
@@ -237,7 +247,7 @@ pub fn series(
 #[cfg(test)]
 mod tests {
     use mimir_proto::Message;
-    use mimir_proto::ingester::{QueryResponse, Sample};
+    use mimir_proto::ingester::QueryResponse;
     use mimir_tsdb::HeadConfig;
 
     use super::*;
@@ -290,14 +300,17 @@ mod tests {
                 .into_iter()
                 .map(|s| Series {
                     labels: wire_labels(&s.labels),
-                    samples: s
+                    samples: Vec::new(),
+                    timestamp_deltas_ms: s
                         .samples
-                        .into_iter()
-                        .map(|(timestamp_ms, value)| Sample {
-                            timestamp_ms,
-                            value,
+                        .iter()
+                        .scan(0, |previous, &(t, _)| {
+                            let delta = t - *previous;
+                            *previous = t;
+                            Some(delta)
                         })
                         .collect(),
+                    values: s.samples.iter().map(|&(_, v)| v).collect(),
                 })
                 .collect(),
             next_cursor: page
@@ -332,12 +345,10 @@ mod tests {
             assert_eq!(got.series.len(), want.series.len());
             for (g, w) in got.series.iter().zip(&want.series) {
                 assert_eq!(g.labels, w.labels);
-                let bits = |s: &[Sample]| {
-                    s.iter()
-                        .map(|s| (s.timestamp_ms, s.value.to_bits()))
-                        .collect::<Vec<_>>()
-                };
-                assert_eq!(bits(&g.samples), bits(&w.samples));
+                assert!(g.samples.is_empty());
+                assert_eq!(g.timestamp_deltas_ms, w.timestamp_deltas_ms);
+                let bits = |s: &Series| s.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(g), bits(w));
                 seen.push(String::from_utf8(g.labels[1].value.to_vec()).unwrap());
             }
             pages += 1;

@@ -121,6 +121,7 @@ mod tests {
                         value: *v,
                     })
                     .collect(),
+                ..Series::default()
             });
         })?;
         Ok((series, metadata))
@@ -139,7 +140,11 @@ mod tests {
             prop::collection::vec(label, 0..5),
             prop::collection::vec(sample, 0..4),
         )
-            .prop_map(|(labels, samples)| Series { labels, samples });
+            .prop_map(|(labels, samples)| Series {
+                labels,
+                samples,
+                ..Series::default()
+            });
         (
             prop::collection::vec(series, 0..6),
             prop::collection::vec("[a-z]{0,5}", 0..2),

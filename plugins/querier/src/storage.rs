@@ -98,15 +98,60 @@ pub fn decode_page(bytes: &[u8]) -> Result<(Vec<StoredSeries>, Vec<u8>), WireErr
 
 fn decode_series(bytes: &[u8]) -> Result<StoredSeries, WireError> {
     let mut pairs = Vec::with_capacity(8);
-    // An encoded sample takes 20 to 22 bytes: room for all of them at once.
-    let mut samples = Vec::with_capacity(bytes.len() / 20);
+    let mut samples = Vec::new();
+    // The packed columns (`timestamp_deltas_ms`, `values`), zipped once both are read.
+    let mut timestamps: Vec<i64> = Vec::new();
+    let mut values: Vec<f64> = Vec::new();
     let mut reader = Reader::new(bytes);
     while !reader.is_empty() {
         match reader.key()? {
             (1, wire::LEN) => pairs.push(decode_label(reader.len_delimited()?)?),
             (2, wire::LEN) => samples.push(decode_sample(reader.len_delimited()?)?),
+            (14, wire::LEN) => {
+                let mut packed = Reader::new(reader.len_delimited()?);
+                let mut t = timestamps.last().copied().unwrap_or(0);
+                timestamps.reserve(bytes.len() / 10);
+                while !packed.is_empty() {
+                    let zigzag = packed.varint()?;
+                    let delta = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+                    t = t.wrapping_add(delta);
+                    timestamps.push(t);
+                }
+            }
+            // One unpacked element.
+            (14, wire::VARINT) => {
+                let zigzag = reader.varint()?;
+                let delta = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+                let t = timestamps.last().copied().unwrap_or(0);
+                timestamps.push(t.wrapping_add(delta));
+            }
+            (15, wire::LEN) => {
+                let packed = reader.len_delimited()?;
+                if packed.len() % 8 != 0 {
+                    return Err(WireError("buffer underflow"));
+                }
+                values.extend(
+                    packed
+                        .chunks_exact(8)
+                        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))),
+                );
+            }
+            (15, wire::FIXED64) => values.push(f64::from_le_bytes(reader.fixed64()?)),
+            (14 | 15, _) => return Err(WireError("invalid wire type")),
             (field, wire_type) => reader.skip(field, wire_type, wire::RECURSION_LIMIT - 1)?,
         }
+    }
+    if timestamps.len() != values.len() {
+        return Err(WireError("timestamps and values differ in number"));
+    }
+    if !timestamps.is_empty() {
+        samples.reserve(timestamps.len());
+        samples.extend(
+            timestamps
+                .into_iter()
+                .zip(values)
+                .map(|(t, v)| Sample { t, v }),
+        );
     }
     Ok(StoredSeries {
         labels: labels_from_pairs(pairs),
@@ -521,6 +566,16 @@ mod tests {
                         t: s.timestamp_ms,
                         v: s.value,
                     })
+                    .chain(
+                        s.timestamp_deltas_ms
+                            .iter()
+                            .scan(0i64, |t, delta| {
+                                *t += delta;
+                                Some(*t)
+                            })
+                            .zip(&s.values)
+                            .map(|(t, v)| Sample { t, v: *v }),
+                    )
                     .collect(),
                 start_ts: Vec::new(),
                 histograms: Vec::new(),
@@ -541,6 +596,8 @@ mod tests {
             series: vec![
                 WireSeries {
                     labels: vec![pair("__name__", "up"), pair("job", "ü")],
+                    timestamp_deltas_ms: Vec::new(),
+                    values: Vec::new(),
                     // prost leaves out the zero timestamp and value.
                     samples: vec![
                         WireSample {
@@ -557,6 +614,15 @@ mod tests {
                 WireSeries {
                     labels: vec![pair("b", "1"), pair("a", ""), pair("__name__", "x")],
                     samples: Vec::new(),
+                    timestamp_deltas_ms: Vec::new(),
+                    values: Vec::new(),
+                },
+                // Samples as the packed columns the ingester writes: -5, 10, 10, 1e12.
+                WireSeries {
+                    labels: vec![pair("__name__", "y")],
+                    samples: Vec::new(),
+                    timestamp_deltas_ms: vec![-5, 15, 0, 1_000_000_000_000 - 10],
+                    values: vec![1.0, -0.0, f64::INFINITY, 2.5],
                 },
             ],
             next_cursor: vec![1, 2, 3],
@@ -572,6 +638,16 @@ mod tests {
             let _ = decode_page(&bytes[..cut]);
         }
         assert!(decode_page(&bytes[..bytes.len() - 1]).is_err());
+        // Columns of different lengths are malformed.
+        let uneven = QueryResponse {
+            series: vec![WireSeries {
+                timestamp_deltas_ms: vec![1, 2],
+                values: vec![1.0],
+                ..WireSeries::default()
+            }],
+            next_cursor: Vec::new(),
+        };
+        assert!(decode_page(&uneven.encode_to_vec()).is_err());
     }
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
