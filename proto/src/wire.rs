@@ -1,7 +1,9 @@
 //! A cursor over protobuf wire data that reads fields without building messages, checking what
 //! prost checks (ten-byte varints, wire types, tag 0, group nesting) with prost's error texts. The
 //! remote-write reader of `mimir-validation` and the ingester's push reader both walk their
-//! messages with it, so neither allocates per field.
+//! messages with it, so neither allocates per field. The `put_*` functions are the other way:
+//! the distributor's push requests and the ingester's query replies are written with them,
+//! straight from the data, without building messages.
 
 /// Why bytes are not valid protobuf, in prost's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +18,37 @@ pub const FIXED32: u8 = 5;
 
 /// prost's recursion limit: the depth budget of a message's top-level fields.
 pub const RECURSION_LIMIT: u32 = 100;
+
+/// How many bytes `value` takes as a varint.
+#[inline]
+pub fn varint_len(value: u64) -> usize {
+    // One byte per started group of 7 bits, at least one.
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Appends `value` as a varint.
+#[inline]
+pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Appends the key of field `field` with wire type `wire_type`.
+#[inline]
+pub fn put_key(out: &mut Vec<u8>, field: u32, wire_type: u8) {
+    put_varint(out, u64::from(field << 3 | u32::from(wire_type)));
+}
+
+/// Appends a length-delimited field.
+#[inline]
+pub fn put_len_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+    put_key(out, field, LEN);
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
 
 /// A cursor over protobuf wire data.
 pub struct Reader<'a> {

@@ -6,34 +6,12 @@
 
 use mimir_proto::Message;
 use mimir_proto::ingester::MetricMetadata;
+use mimir_proto::wire::{put_len_field, put_varint, varint_len};
 
 const LEN: u8 = 2;
 
 fn key(field: u8, wire_type: u8) -> u8 {
     (field << 3) | wire_type
-}
-
-fn varint_len(mut value: u64) -> usize {
-    let mut len = 1;
-    while value >= 0x80 {
-        value >>= 7;
-        len += 1;
-    }
-    len
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn put_bytes(out: &mut Vec<u8>, field: u8, bytes: &[u8]) {
-    out.push(key(field, LEN));
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
 }
 
 fn pair_len(name: &[u8], value: &[u8]) -> usize {
@@ -70,8 +48,8 @@ pub fn put_series(out: &mut Vec<u8>, labels: &[(&[u8], &[u8])], samples: &[(i64,
     for (name, value) in labels {
         out.push(key(1, LEN));
         put_varint(out, pair_len(name, value) as u64);
-        put_bytes(out, 1, name);
-        put_bytes(out, 2, value);
+        put_len_field(out, 1, name);
+        put_len_field(out, 2, value);
     }
     for (timestamp, value) in samples {
         out.push(key(2, LEN));
@@ -86,7 +64,7 @@ pub fn put_series(out: &mut Vec<u8>, labels: &[(&[u8], &[u8])], samples: &[(i64,
 /// Appends an already encoded `Series` message (a remote-write `TimeSeries` accepted as it came:
 /// the two share their layout) as field 1 of a `PushRequest`.
 pub fn put_encoded_series(out: &mut Vec<u8>, encoded: &[u8]) {
-    put_bytes(out, 1, encoded);
+    put_len_field(out, 1, encoded);
 }
 
 /// Appends `metadata` as field 2 entries of a `PushRequest`.

@@ -8,6 +8,8 @@ use mimir_proto::ingester::{
 };
 use mimir_tsdb::{Head, Labels, MatchOp, Matcher};
 
+use mimir_proto::wire::{self, put_key, put_len_field, put_varint, varint_len};
+
 use crate::records;
 use crate::selections::{Key, Selections};
 
@@ -80,8 +82,8 @@ pub fn query_page(
         Some(kept) => kept,
         None => head.selection(&matchers),
     };
-    // Pages of series with a few dozen samples take about 1 KiB a series.
-    let mut out = Vec::with_capacity(limit.min(selection.len()).min(4096) * 1024);
+    // A series with its labels and a few dozen samples takes a few hundred bytes.
+    let mut out = Vec::with_capacity(limit.min(selection.len()).min(4096) * 256);
     let next = head.select_from(
         &selection,
         request.start_ms,
@@ -111,29 +113,6 @@ const SERIES_VALUES: u32 = 15;
 const LABEL_NAME: u32 = 1;
 const LABEL_VALUE: u32 = 2;
 
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn varint_len(value: u64) -> usize {
-    // 1 byte per started group of 7 bits, at least one.
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-fn put_key(out: &mut Vec<u8>, field: u32, wire_type: u32) {
-    put_varint(out, u64::from((field << 3) | wire_type));
-}
-
-fn put_len_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
-    put_key(out, field, 2);
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
 fn len_field_size(len: usize) -> usize {
     1 + varint_len(len as u64) + len
 }
@@ -142,14 +121,14 @@ fn len_field_size(len: usize) -> usize {
 fn encode_series(out: &mut Vec<u8>, labels: &Labels, samples: &[(i64, f64)]) {
     let label_size =
         |name: &str, value: &str| len_field_size(name.len()) + len_field_size(value.len());
-    put_key(out, QUERY_RESPONSE_SERIES, 2);
+    put_key(out, QUERY_RESPONSE_SERIES, wire::LEN);
     // The body's length goes first; it is known once the body is written. Leave room for the
     // usual two-byte length and move the body if it needs another size.
     let length_at = out.len();
     out.extend_from_slice(&[0, 0]);
     let body_at = out.len();
     for l in labels.iter() {
-        put_key(out, SERIES_LABELS, 2);
+        put_key(out, SERIES_LABELS, wire::LEN);
         put_varint(out, label_size(&l.name, &l.value) as u64);
         put_len_field(out, LABEL_NAME, l.name.as_bytes());
         put_len_field(out, LABEL_VALUE, l.value.as_bytes());
@@ -167,40 +146,37 @@ fn encode_series(out: &mut Vec<u8>, labels: &Labels, samples: &[(i64, f64)]) {
             })
             .sum();
         out.reserve(deltas_len + samples.len() * 8 + 12);
-        put_key(out, SERIES_TIMESTAMP_DELTAS, 2);
+        put_key(out, SERIES_TIMESTAMP_DELTAS, wire::LEN);
         put_varint(out, deltas_len as u64);
         put_varint(out, zigzag(first));
         for pair in samples.windows(2) {
             put_varint(out, zigzag(pair[1].0.wrapping_sub(pair[0].0)));
         }
-        put_key(out, SERIES_VALUES, 2);
+        put_key(out, SERIES_VALUES, wire::LEN);
         put_varint(out, (samples.len() * 8) as u64);
         for &(_, v) in samples {
             out.extend_from_slice(&v.to_bits().to_le_bytes());
         }
     }
     let body = out.len() - body_at;
-    let mut length = [0u8; 10];
-    let length = {
-        let mut value = body as u64;
-        let mut n = 0;
-        while value >= 0x80 {
-            length[n] = value as u8 | 0x80;
-            value >>= 7;
-            n += 1;
-        }
-        length[n] = value as u8;
-        &length[..=n]
-    };
-    if length.len() != 2 {
+    let size = varint_len(body as u64);
+    if size != 2 {
         let old_end = out.len();
-        if length.len() > 2 {
-            out.resize(old_end + length.len() - 2, 0);
+        if size > 2 {
+            out.resize(old_end + size - 2, 0);
         }
-        out.copy_within(body_at..old_end, length_at + length.len());
-        out.truncate(length_at + length.len() + body);
+        out.copy_within(body_at..old_end, length_at + size);
+        out.truncate(length_at + size + body);
     }
-    out[length_at..length_at + length.len()].copy_from_slice(length);
+    let mut value = body as u64;
+    for byte in &mut out[length_at..length_at + size] {
+        *byte = if value >= 0x80 {
+            value as u8 | 0x80
+        } else {
+            value as u8
+        };
+        value >>= 7;
+    }
 }
 
 pub fn label_names(
