@@ -498,8 +498,8 @@ impl Head {
     ///
     /// Series come in label-set order, starting strictly after `after` (pass the previous page's
     /// `next`); at most `limit` series per page (0 = no limit). Series without samples in range
-    /// are skipped. Each call re-resolves the matchers, so choose a `limit` in the hundreds or
-    /// more for large selections.
+    /// are skipped. Each call takes the [`Head::selection`] anew (unless it is kept); the ingester
+    /// pages with [`Head::select_from`] over one selection instead.
     pub fn select(
         &self,
         matchers: &[Matcher],
@@ -509,28 +509,14 @@ impl Head {
         limit: usize,
     ) -> SelectPage {
         let mut page = SelectPage::default();
-        page.next = self.select_each(matchers, mint, maxt, after, limit, |labels, samples| {
+        let selection = self.selection(matchers);
+        page.next = self.select_from(&selection, mint, maxt, after, limit, |labels, samples| {
             page.series.push(SeriesData {
                 labels: labels.clone(),
                 samples: samples.to_vec(),
             });
         });
         page
-    }
-
-    /// [`Head::select`] without building the page: calls `visit` with each series' labels and
-    /// samples (borrowed, valid for that call only) and returns the next page's cursor. The
-    /// ingester encodes its reply from here, so a series costs no allocation of its own.
-    pub fn select_each(
-        &self,
-        matchers: &[Matcher],
-        mint: i64,
-        maxt: i64,
-        after: Option<&Labels>,
-        limit: usize,
-        visit: impl FnMut(&Labels, &[(i64, f64)]),
-    ) -> Option<Labels> {
-        self.select_from(&self.selection(matchers), mint, maxt, after, limit, visit)
     }
 
     /// The series matching `matchers` now, in label-set order: what [`Head::select_from`] pages
@@ -555,7 +541,10 @@ impl Head {
         selection
     }
 
-    /// One page of `selection` as [`Head::select_each`] gives it.
+    /// One page of `selection` as [`Head::select`] gives it, without building the page: `visit` gets
+    /// each series' labels and samples (borrowed, valid for that call only), and the next page's
+    /// cursor is returned. The ingester encodes its reply from here, so a series costs no
+    /// allocation of its own.
     pub fn select_from(
         &self,
         selection: &Selection,
