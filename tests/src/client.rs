@@ -137,11 +137,30 @@ pub fn query_ingester(
                 None => return Err("empty reply".to_string()),
             };
             let page = QueryResponse::decode(payload.as_slice()).map_err(|e| e.to_string())?;
-            series.extend(page.series);
+            series.extend(page.series.into_iter().map(unpack_samples));
             if page.next_cursor.is_empty() {
                 return Ok(series);
             }
             cursor = page.next_cursor;
         }
     })
+}
+
+/// A reply's series with its samples in `samples`: query replies carry them as the packed
+/// `timestamp_deltas_ms` and `values` columns.
+fn unpack_samples(mut series: Series) -> Series {
+    let mut t = 0i64;
+    let deltas = std::mem::take(&mut series.timestamp_deltas_ms);
+    let values = std::mem::take(&mut series.values);
+    assert_eq!(deltas.len(), values.len(), "uneven sample columns");
+    series
+        .samples
+        .extend(deltas.into_iter().zip(values).map(|(delta, value)| {
+            t += delta;
+            mimir_proto::ingester::Sample {
+                timestamp_ms: t,
+                value,
+            }
+        }));
+    series
 }
