@@ -230,12 +230,13 @@ pub fn run_range(
     Ok(json::query_success(&result))
 }
 
-/// `/api/v1/format_query`.
+/// `/api/v1/format_query`: the expression as Prometheus' `Pretty(0)` prints it, on one line when it
+/// fits in 100 characters and split over indented lines otherwise.
 pub fn format_query(form: &Form) -> ApiResult {
     let expr = mimir_promql::parse(form.value("query"))
         .map_err(|e| ApiError::invalid_param("query", e))?;
     let mut data = String::new();
-    json::push_str(&mut data, &expr.to_string());
+    json::push_str(&mut data, &mimir_promql::pretty(&expr));
     Ok(json::success(&data, &[], &[]))
 }
 
@@ -815,6 +816,15 @@ mod tests {
             )]))
             .unwrap(),
             r#"{"status":"success","data":"sum by (a) (rate(foo{bar=\"baz\"}[5m]))"}"#
+        );
+        // Longer than 100 characters: split the way Prometheus' prettifier does.
+        assert_eq!(
+            format_query(&form(&[(
+                "query",
+                "sum by (job) (rate(http_requests_total{code=~\"5..\"}[5m])) / ignoring (code) group_left sum by (job) (rate(http_requests_total[5m]))"
+            )]))
+            .unwrap(),
+            r#"{"status":"success","data":"  sum by (job) (rate(http_requests_total{code=~\"5..\"}[5m]))\n/ ignoring (code) group_left ()\n  sum by (job) (rate(http_requests_total[5m]))"}"#
         );
         let (status, body) = error_body(format_query(&form(&[("query", "foo{")])));
         assert_eq!(status, 400);

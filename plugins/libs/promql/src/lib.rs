@@ -14,6 +14,7 @@ mod error;
 mod functions;
 mod lexer;
 mod parser;
+mod pretty;
 mod printer;
 pub mod testscript;
 mod token;
@@ -26,3 +27,4 @@ pub use ast::{
 pub use error::ParseError;
 pub use functions::{Function, ValueType, function};
 pub use parser::{MAX_NESTING, parse};
+pub use pretty::{MAX_CHARACTERS_PER_LINE, pretty, pretty_with_width};

@@ -1,11 +1,12 @@
-//! Prints the AST back as PromQL, the way Prometheus' `String()` methods in `printer.go` do (used by
-//! `/api/v1/format_query`): one space around binary operators, `sum by (job) (x)`, `@` before `offset`,
-//! durations in `model.Duration` form (`1h30m`), literal offsets and `@` timestamps normalised.
+//! Prints the AST back as PromQL on one line, the way Prometheus' `String()` methods in `printer.go` do
+//! (`pretty.rs`, the multi-line form `/api/v1/format_query` answers, is built on it): one space around
+//! binary operators, `sum by (job) (x)`, `@` before `offset`, durations in `model.Duration` form
+//! (`1h30m`), literal offsets and `@` timestamps normalised.
 
 use std::fmt::{self, Display, Formatter};
 
 use crate::ast::{
-    AggregateExpr, AtModifier, BinaryExpr, DurationExpr, Expr, Matcher, UnaryOp,
+    AggregateExpr, AtModifier, BinaryExpr, DurationExpr, Expr, Matcher, SubqueryExpr, UnaryOp,
     VectorMatchCardinality, VectorSelector,
 };
 use crate::token::go_quote;
@@ -186,14 +187,23 @@ impl Display for VectorSelector {
     }
 }
 
+impl AggregateExpr {
+    /// The operator and its grouping, as printed before the `(`: `sum`, `sum by (job) `,
+    /// `sum without () ` (Prometheus' `getAggOpStr`).
+    pub(crate) fn op_prefix(&self) -> String {
+        let mut out = self.op.as_str().to_string();
+        if self.without {
+            out.push_str(&format!(" without ({}) ", label_list(&self.grouping)));
+        } else if !self.grouping.is_empty() {
+            out.push_str(&format!(" by ({}) ", label_list(&self.grouping)));
+        }
+        out
+    }
+}
+
 impl Display for AggregateExpr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(self.op.as_str())?;
-        if self.without {
-            write!(f, " without ({}) ", label_list(&self.grouping))?;
-        } else if !self.grouping.is_empty() {
-            write!(f, " by ({}) ", label_list(&self.grouping))?;
-        }
+        f.write_str(&self.op_prefix())?;
         f.write_str("(")?;
         if let Some(param) = &self.param {
             write!(f, "{param}, ")?;
@@ -202,28 +212,50 @@ impl Display for AggregateExpr {
     }
 }
 
-impl Display for BinaryExpr {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.lhs, self.op.as_str())?;
+impl BinaryExpr {
+    /// The operator with its modifiers: `+`, `> bool`, `/ on (a) group_left (b)`.
+    pub(crate) fn op_with_modifiers(&self) -> String {
+        let mut out = self.op.as_str().to_string();
         if self.return_bool {
-            f.write_str(" bool")?;
+            out.push_str(" bool");
         }
         if let Some(matching) = &self.matching
             && (matching.on || !matching.labels.is_empty())
         {
             let keyword = if matching.on { "on" } else { "ignoring" };
-            write!(f, " {keyword} ({})", label_list(&matching.labels))?;
+            out.push_str(&format!(" {keyword} ({})", label_list(&matching.labels)));
             match matching.card {
                 VectorMatchCardinality::ManyToOne => {
-                    write!(f, " group_left ({})", label_list(&matching.include))?
+                    out.push_str(&format!(" group_left ({})", label_list(&matching.include)))
                 }
                 VectorMatchCardinality::OneToMany => {
-                    write!(f, " group_right ({})", label_list(&matching.include))?
+                    out.push_str(&format!(" group_right ({})", label_list(&matching.include)))
                 }
                 _ => {}
             }
         }
-        write!(f, " {}", self.rhs)
+        out
+    }
+}
+
+impl Display for BinaryExpr {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.lhs, self.op_with_modifiers(), self.rhs)
+    }
+}
+
+/// What a subquery prints after its inner expression: `[5m:1m] @ 10.000 offset 1m`.
+pub(crate) struct SubquerySuffix<'a>(pub(crate) &'a SubqueryExpr);
+
+impl Display for SubquerySuffix<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let sq = self.0;
+        write!(f, "[{}:", TopDuration(&sq.range))?;
+        if let Some(step) = &sq.step {
+            write!(f, "{}", TopDuration(step))?;
+        }
+        f.write_str("]")?;
+        write_at_offset(f, sq.at, sq.offset.as_ref())
     }
 }
 
@@ -253,14 +285,7 @@ impl Display for Expr {
                 write!(f, "{bare}[{}]", TopDuration(&ms.range))?;
                 write_at_offset(f, ms.selector.at, ms.selector.offset.as_ref())
             }
-            Self::Subquery(sq) => {
-                write!(f, "{}[{}:", sq.expr, TopDuration(&sq.range))?;
-                if let Some(step) = &sq.step {
-                    write!(f, "{}", TopDuration(step))?;
-                }
-                f.write_str("]")?;
-                write_at_offset(f, sq.at, sq.offset.as_ref())
-            }
+            Self::Subquery(sq) => write!(f, "{}{}", sq.expr, SubquerySuffix(sq)),
             Self::Paren(p) => write!(f, "({})", p.expr),
             Self::Unary(u) => {
                 let op = if u.op == UnaryOp::Minus { "-" } else { "+" };

@@ -17,7 +17,7 @@ fn pop_word(text: &str) -> Option<(&str, &str)> {
 }
 
 /// The expression of an eval line, or `None` for other lines.
-fn eval_expression(line: &str) -> Option<&str> {
+pub(crate) fn eval_expression(line: &str) -> Option<&str> {
     let (command, rest) = pop_word(line)?;
     if !matches!(
         command,

@@ -144,7 +144,7 @@ fn range_query_of_a_range_vector_is_bad_data() {
     assert_eq!(err.error_type(), "bad_data");
 }
 
-const TOKENS: &[&str] = &[
+pub(crate) const TOKENS: &[&str] = &[
     "http_requests_total",
     "x",
     "{job=\"api\"}",

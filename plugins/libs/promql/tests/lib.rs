@@ -4,6 +4,7 @@
 mod corpus;
 mod engine;
 mod invalid;
+mod pretty;
 mod robustness;
 mod scripts;
 mod scripts_dir;

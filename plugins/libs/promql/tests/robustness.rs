@@ -49,7 +49,7 @@ fn nesting_beyond_the_limit_is_an_error() {
     assert!(parse(&range).is_err());
 }
 
-const SEEDS: &[&str] = &[
+pub(crate) const SEEDS: &[&str] = &[
     "sum by (job) (rate(http_requests_total{job=~\"api.*\", code!=\"500\"}[5m] offset 1m @ 100))",
     "histogram_quantile(0.9, sum without (instance) (rate(foo_bucket[5m:30s])))",
     "a / on(x) group_left(y) b > bool 1 or -c ^ 2 unless d",
