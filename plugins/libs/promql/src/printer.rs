@@ -177,11 +177,11 @@ impl Display for VectorSelector {
         match &self.name {
             Some(name) if !is_legacy_name(name, true) => {
                 matchers.insert(0, go_quote(name));
-                write!(f, "{{{}}}", matchers.join(", "))?;
+                write!(f, "{{{}}}", matchers.join(","))?;
             }
             Some(name) if matchers.is_empty() => f.write_str(name)?,
-            Some(name) => write!(f, "{name}{{{}}}", matchers.join(", "))?,
-            None => write!(f, "{{{}}}", matchers.join(", "))?,
+            Some(name) => write!(f, "{name}{{{}}}", matchers.join(","))?,
+            None => write!(f, "{{{}}}", matchers.join(","))?,
         }
         write_at_offset(f, self.at, self.offset.as_ref())
     }
