@@ -23,7 +23,11 @@ fn sample_len(timestamp: i64) -> usize {
     1 + 8 + 1 + varint_len(timestamp as u64)
 }
 
-fn series_len(labels: &[(&[u8], &[u8])], samples: &[(i64, f64)]) -> usize {
+fn series_len(
+    labels: &[(&[u8], &[u8])],
+    samples: &[(i64, f64)],
+    histograms: &[(i64, &[u8])],
+) -> usize {
     let labels: usize = labels
         .iter()
         .map(|(n, v)| {
@@ -38,13 +42,24 @@ fn series_len(labels: &[(&[u8], &[u8])], samples: &[(i64, f64)]) -> usize {
             1 + varint_len(len as u64) + len
         })
         .sum();
-    labels + samples
+    let histograms: usize = histograms
+        .iter()
+        .map(|(_, h)| 1 + varint_len(h.len() as u64) + h.len())
+        .sum();
+    labels + samples + histograms
 }
 
-/// Appends a series of `labels` and `samples` as field 1 of a `PushRequest`.
-pub fn put_series(out: &mut Vec<u8>, labels: &[(&[u8], &[u8])], samples: &[(i64, f64)]) {
+/// Appends a series of `labels`, `samples` and native `histograms` (encoded `Histogram`
+/// messages, copied verbatim as field 4; their timestamps are inside) as field 1 of a
+/// `PushRequest`.
+pub fn put_series(
+    out: &mut Vec<u8>,
+    labels: &[(&[u8], &[u8])],
+    samples: &[(i64, f64)],
+    histograms: &[(i64, &[u8])],
+) {
     out.push(key(1, LEN));
-    put_varint(out, series_len(labels, samples) as u64);
+    put_varint(out, series_len(labels, samples, histograms) as u64);
     for (name, value) in labels {
         out.push(key(1, LEN));
         put_varint(out, pair_len(name, value) as u64);
@@ -58,6 +73,9 @@ pub fn put_series(out: &mut Vec<u8>, labels: &[(&[u8], &[u8])], samples: &[(i64,
         out.extend_from_slice(&value.to_le_bytes());
         out.push(key(2, 0));
         put_varint(out, *timestamp as u64);
+    }
+    for (_, histogram) in histograms {
+        put_len_field(out, 4, histogram);
     }
 }
 
@@ -78,8 +96,30 @@ pub fn put_metadata(out: &mut Vec<u8>, metadata: &[MetricMetadata]) {
 
 #[cfg(test)]
 mod tests {
-    use mimir_proto::ingester::PushRequest;
+    use mimir_proto::ingester::{BucketSpan, Histogram, PushRequest, histogram};
     use mimir_validation::{Label, Sample, TimeSeries};
+
+    fn histogram(timestamp: i64, float: bool) -> Histogram {
+        Histogram {
+            count: Some(if float {
+                histogram::Count::CountFloat(2.5)
+            } else {
+                histogram::Count::CountInt(3)
+            }),
+            sum: 7.25,
+            schema: 1,
+            zero_threshold: 1e-128,
+            zero_count: Some(histogram::ZeroCount::ZeroCountInt(1)),
+            positive_spans: vec![BucketSpan {
+                offset: -1,
+                length: 2,
+            }],
+            positive_deltas: if float { vec![] } else { vec![1, 0] },
+            positive_counts: if float { vec![0.5, 1.0] } else { vec![] },
+            timestamp,
+            ..Histogram::default()
+        }
+    }
 
     use super::*;
 
@@ -101,9 +141,16 @@ mod tests {
             help: "h".to_string(),
             unit: String::new(),
         }];
+        let histograms = [histogram(5, false), histogram(9, true)];
+        let encoded: Vec<Vec<u8>> = histograms.iter().map(|h| h.encode_to_vec()).collect();
+        let first_histograms: Vec<(i64, &[u8])> = encoded
+            .iter()
+            .zip(&histograms)
+            .map(|(bytes, h)| (h.timestamp, &bytes[..]))
+            .collect();
         let mut out = Vec::new();
-        put_series(&mut out, &first_labels, &first_samples);
-        put_series(&mut out, &second_labels, &[]);
+        put_series(&mut out, &first_labels, &first_samples, &first_histograms);
+        put_series(&mut out, &second_labels, &[], &[]);
         put_metadata(&mut out, &metadata);
         let decoded = PushRequest::decode(out.as_slice()).unwrap();
         assert_eq!(decoded.series.len(), 2);
@@ -120,7 +167,9 @@ mod tests {
             .map(|(t, v)| (*t, v.to_bits()))
             .collect();
         assert_eq!(samples, expected);
+        assert_eq!(first.histograms, histograms);
         assert!(decoded.series[1].samples.is_empty());
+        assert!(decoded.series[1].histograms.is_empty());
     }
 
     #[test]
@@ -137,6 +186,7 @@ mod tests {
                     timestamp: 2_000,
                 },
             ],
+            histograms: vec![histogram(3_000, false), histogram(4_000, true)],
             ..TimeSeries::default()
         };
         let mut out = Vec::new();
@@ -155,5 +205,6 @@ mod tests {
             .map(|s| (s.timestamp_ms, s.value))
             .collect();
         assert_eq!(samples, [(1_000, 2.5), (2_000, 0.0)]);
+        assert_eq!(series.histograms, sent.histograms);
     }
 }

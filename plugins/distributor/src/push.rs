@@ -100,6 +100,7 @@ pub fn plan(
     let mut needed = Vec::with_capacity(validated.series_count());
     let mut replicas = Vec::with_capacity(replication_factor);
     let mut sorted = Vec::new();
+    let mut sorted_histograms = Vec::new();
     for (index, one) in validated.series().enumerate() {
         let key = shard_by_all_labels(tenant, one.labels.iter().map(|(n, v)| (n, v)));
         let max_errors = ring
@@ -116,7 +117,16 @@ pub fn plan(
             sorted.sort_by_key(|(timestamp, _)| *timestamp);
             &sorted[..]
         };
-        let encoded = one.encoded.filter(|_| in_order);
+        let histograms_in_order = one.histograms.is_sorted_by_key(|(timestamp, _)| *timestamp);
+        let histograms = if histograms_in_order {
+            one.histograms
+        } else {
+            sorted_histograms.clear();
+            sorted_histograms.extend_from_slice(one.histograms);
+            sorted_histograms.sort_by_key(|(timestamp, _)| *timestamp);
+            &sorted_histograms[..]
+        };
+        let encoded = one.encoded.filter(|_| in_order && histograms_in_order);
         for instance in &replicas {
             let (body, indexes) = &mut per_instance[*instance];
             if body.capacity() == 0 {
@@ -125,7 +135,7 @@ pub fn plan(
             }
             match encoded {
                 Some(encoded) => encode::put_encoded_series(body, encoded),
-                None => encode::put_series(body, one.labels, samples),
+                None => encode::put_series(body, one.labels, samples, histograms),
             }
             indexes.push(index);
         }

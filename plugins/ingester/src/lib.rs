@@ -5,6 +5,7 @@
 //!
 //! Like every component it depends only on the SDK, `mimir-proto` and `plugins/libs/*`.
 
+mod histograms;
 mod http;
 mod lifecycler;
 mod query;

@@ -90,7 +90,7 @@ pub fn query_page(
         request.end_ms,
         after.as_ref(),
         limit,
-        |labels, samples| encode_series(&mut out, labels, samples),
+        |labels, samples, histograms| encode_series(&mut out, labels, samples, histograms),
     );
     match next {
         Some(labels) => {
@@ -108,6 +108,8 @@ pub fn query_page(
 const QUERY_RESPONSE_SERIES: u32 = 1;
 const QUERY_RESPONSE_NEXT_CURSOR: u32 = 2;
 const SERIES_LABELS: u32 = 1;
+const SERIES_HISTOGRAMS: u32 = 4;
+const HISTOGRAM_TIMESTAMP: u32 = 15;
 const SERIES_TIMESTAMP_DELTAS: u32 = 14;
 const SERIES_VALUES: u32 = 15;
 const LABEL_NAME: u32 = 1;
@@ -117,8 +119,14 @@ fn len_field_size(len: usize) -> usize {
     1 + varint_len(len as u64) + len
 }
 
-/// Appends one `QueryResponse.series` entry.
-fn encode_series(out: &mut Vec<u8>, labels: &Labels, samples: &[(i64, f64)]) {
+/// Appends one `QueryResponse.series` entry. Histogram samples go as `Series.histograms`: the
+/// stored message bytes (which have no timestamp) followed by their timestamp field.
+fn encode_series(
+    out: &mut Vec<u8>,
+    labels: &Labels,
+    samples: &[(i64, f64)],
+    histograms: &[(i64, std::sync::Arc<[u8]>)],
+) {
     let label_size =
         |name: &str, value: &str| len_field_size(name.len()) + len_field_size(value.len());
     put_key(out, QUERY_RESPONSE_SERIES, wire::LEN);
@@ -157,6 +165,13 @@ fn encode_series(out: &mut Vec<u8>, labels: &Labels, samples: &[(i64, f64)]) {
         for &(_, v) in samples {
             out.extend_from_slice(&v.to_bits().to_le_bytes());
         }
+    }
+    for (t, h) in histograms {
+        put_key(out, SERIES_HISTOGRAMS, wire::LEN);
+        put_varint(out, (h.len() + 1 + varint_len(*t as u64)) as u64);
+        out.extend_from_slice(h);
+        put_key(out, HISTOGRAM_TIMESTAMP, wire::VARINT);
+        put_varint(out, *t as u64);
     }
     let body = out.len() - body_at;
     let size = varint_len(body as u64);
@@ -223,7 +238,7 @@ pub fn series(
 #[cfg(test)]
 mod tests {
     use mimir_proto::Message;
-    use mimir_proto::ingester::QueryResponse;
+    use mimir_proto::ingester::{BucketSpan, Histogram, QueryResponse, histogram};
     use mimir_tsdb::HeadConfig;
 
     use super::*;
@@ -287,6 +302,14 @@ mod tests {
                         })
                         .collect(),
                     values: s.samples.iter().map(|&(_, v)| v).collect(),
+                    histograms: s
+                        .histograms
+                        .iter()
+                        .map(|(t, h)| Histogram {
+                            timestamp: *t,
+                            ..Histogram::decode(&h[..]).unwrap()
+                        })
+                        .collect(),
                 })
                 .collect(),
             next_cursor: page
@@ -338,6 +361,59 @@ mod tests {
         assert_eq!(pages, 2);
         // The selection was kept between the pages and dropped with the last one.
         assert_eq!(selections.len(), 0);
+    }
+
+    #[test]
+    fn histograms_go_with_their_timestamps_beside_the_float_columns() {
+        let head = head_with(&[(&[("__name__", "mixed")], &[(1, 1.0), (2, 2.0)])]);
+        let sent: Vec<Histogram> = [(3, false), (150, true), (40, true), (-7, false)]
+            .into_iter()
+            .map(|(timestamp, float)| Histogram {
+                count: Some(if float {
+                    histogram::Count::CountFloat(1.5)
+                } else {
+                    histogram::Count::CountInt(2)
+                }),
+                sum: -2.5,
+                schema: -2,
+                positive_spans: vec![BucketSpan {
+                    offset: -3,
+                    length: 1,
+                }],
+                positive_deltas: if float { vec![] } else { vec![2] },
+                positive_counts: if float { vec![1.5] } else { vec![] },
+                timestamp,
+                ..Histogram::default()
+            })
+            .collect();
+        let labels = Labels::from_pairs([("__name__", "mixed")]);
+        let mixed = head.series_ref(&labels).unwrap();
+        let (only, _) = head
+            .get_or_create_series(Labels::from_pairs([("__name__", "only")]))
+            .unwrap();
+        for (series_ref, h) in [(mixed, &sent[0]), (only, &sent[3]), (only, &sent[2])] {
+            let (t, bytes) = crate::histograms::canonical(&h.encode_to_vec()).unwrap();
+            head.append_histogram(series_ref, t, &bytes).unwrap();
+        }
+        let (t, bytes) = crate::histograms::canonical(&sent[1].encode_to_vec()).unwrap();
+        head.append_histogram(mixed, t, &bytes).unwrap();
+        let mut request = request(&[("__name__", ".+")], Vec::new(), 0);
+        request.start_ms = -100;
+        let got = QueryResponse::decode(
+            query_page(&head, &Selections::default(), &request, 1000)
+                .unwrap()
+                .as_slice(),
+        )
+        .unwrap();
+        assert_eq!(got, expected(&head, &request));
+        assert_eq!(got.series.len(), 2);
+        assert_eq!(got.series[0].values, [1.0, 2.0]);
+        assert_eq!(
+            got.series[0].histograms,
+            [sent[0].clone()],
+            "150 is out of range"
+        );
+        assert_eq!(got.series[1].histograms, [sent[3].clone(), sent[2].clone()]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The ingester's WAL records: a series (its ref and labels) and a batch of samples (ref, time,
-//! value). Little-endian, length-prefixed; the WAL frames and checksums each record.
+//! The ingester's WAL records: a series (its ref and labels), a batch of samples (ref, time,
+//! value) and a batch of native histogram samples (ref, time, encoded histogram). Little-endian,
+//! length-prefixed; the WAL frames and checksums each record.
 
 use mimir_tsdb::{Labels, SeriesRef};
 
@@ -7,6 +8,10 @@ use mimir_tsdb::{Labels, SeriesRef};
 pub const SERIES: u8 = 1;
 /// Record kind of samples: `(ref u64, timestamp i64, value bits u64)*`.
 pub const SAMPLES: u8 = 2;
+
+/// Record kind of native histogram samples: `(ref u64, timestamp i64, len u32, histogram)*`,
+/// the histogram as the head stores it (see `histograms::canonical`).
+pub const HISTOGRAMS: u8 = 3;
 
 const SAMPLE_BYTES: usize = 24;
 
@@ -36,6 +41,35 @@ pub fn encode_samples(samples: &[(SeriesRef, i64, f64)]) -> Vec<u8> {
         out.extend_from_slice(&value.to_bits().to_le_bytes());
     }
     out
+}
+
+pub fn encode_histograms<H: AsRef<[u8]>>(histograms: &[(SeriesRef, i64, H)]) -> Vec<u8> {
+    let size = histograms
+        .iter()
+        .map(|(_, _, h)| 20 + h.as_ref().len())
+        .sum();
+    let mut out = Vec::with_capacity(size);
+    for (series_ref, timestamp, histogram) in histograms {
+        let histogram = histogram.as_ref();
+        out.extend_from_slice(&series_ref.to_le_bytes());
+        out.extend_from_slice(&timestamp.to_le_bytes());
+        out.extend_from_slice(&(histogram.len() as u32).to_le_bytes());
+        out.extend_from_slice(histogram);
+    }
+    out
+}
+
+/// Decodes a histograms record; `None` when it is malformed.
+pub fn decode_histograms(bytes: &[u8]) -> Option<Vec<(SeriesRef, i64, &[u8])>> {
+    let mut reader = Reader { bytes };
+    let mut histograms = Vec::new();
+    while !reader.bytes.is_empty() {
+        let series_ref = reader.u64()?;
+        let timestamp = reader.u64()? as i64;
+        let len = reader.u32()? as usize;
+        histograms.push((series_ref, timestamp, reader.take(len)?));
+    }
+    Some(histograms)
 }
 
 struct Reader<'a> {
@@ -119,11 +153,28 @@ mod tests {
     }
 
     #[test]
+    fn histogram_records_round_trip() {
+        let histograms: Vec<(SeriesRef, i64, &[u8])> = vec![
+            (7, -5, b"\x08\x01"),
+            (8, i64::MAX, b""),
+            (7, 3, &[0xff; 300]),
+        ];
+        assert_eq!(
+            decode_histograms(&encode_histograms(&histograms)).unwrap(),
+            histograms
+        );
+        assert_eq!(decode_histograms(&[]).unwrap(), vec![]);
+    }
+
+    #[test]
     fn malformed_records_are_none() {
         assert!(decode_series(&[1, 2, 3]).is_none());
         let mut bad = encode_series(1, &Labels::from_pairs([("a", "b")]));
         bad.push(0);
         assert!(decode_series(&bad).is_none());
         assert!(decode_samples(&[0; 23]).is_none());
+        let mut bad = encode_histograms(&[(1, 2, b"abc")]);
+        bad.pop();
+        assert!(decode_histograms(&bad).is_none());
     }
 }

@@ -14,7 +14,8 @@ use mimir_tsdb::{AppendError, AppendOutcome, Head, HeadConfig, Labels, SeriesRef
 use mimir_wal::{FsyncPolicy, Wal, WalOptions};
 use parking_lot::Mutex;
 
-use crate::records::{self, SAMPLES, SERIES};
+use crate::histograms;
+use crate::records::{self, HISTOGRAMS, SAMPLES, SERIES};
 use crate::wire;
 
 /// How a tenant's pushes become durable.
@@ -46,6 +47,7 @@ fn storage_error(what: &str, error: impl std::fmt::Display) -> Error {
 pub struct Replayed {
     pub series: usize,
     pub samples: usize,
+    pub histograms: usize,
     pub malformed_records: usize,
 }
 
@@ -97,6 +99,19 @@ impl TenantDb {
                     }
                     None => replayed.malformed_records += 1,
                 },
+                HISTOGRAMS => match records::decode_histograms(payload) {
+                    Some(histograms) => {
+                        for (series_ref, timestamp, histogram) in histograms {
+                            if head
+                                .append_histogram(series_ref, timestamp, histogram)
+                                .is_ok()
+                            {
+                                replayed.histograms += 1;
+                            }
+                        }
+                    }
+                    None => replayed.malformed_records += 1,
+                },
                 _ => replayed.malformed_records += 1,
             }
             Ok(())
@@ -127,18 +142,45 @@ impl TenantDb {
     pub fn push(&self, payload: &[u8], max_series: usize) -> Result<PushResponse, Error> {
         let mut errors = Vec::new();
         let accepted_samples;
-        // The whole push, read before taking the order lock: per series its labels and samples.
+        // The whole push, read before taking the order lock: per series its labels, samples and
+        // histogram samples (checked and in their stored form; a bad one is reported for its
+        // series and left out).
         let mut labels: Vec<(&[u8], &[u8])> = Vec::new();
         let mut samples: Vec<(i64, f64)> = Vec::new();
+        let mut histogram_samples: Vec<(i64, Vec<u8>)> = Vec::new();
         let mut spans: Vec<(Range<usize>, Range<usize>)> = Vec::new();
-        let metadata = wire::for_each_series(payload, |_, series| {
+        let mut histogram_spans: Vec<Range<usize>> = Vec::new();
+        let metadata = wire::for_each_series(payload, |index, series| {
             let label_start = labels.len();
             labels.extend_from_slice(&series.labels);
             let sample_start = samples.len();
             samples.extend_from_slice(&series.samples);
             spans.push((label_start..labels.len(), sample_start..samples.len()));
+            let histogram_start = histogram_samples.len();
+            for encoded in &series.histograms {
+                match histograms::canonical(encoded) {
+                    Ok(stored) => histogram_samples.push(stored),
+                    Err(message) => {
+                        if errors.last().is_none_or(|e: &PushError| {
+                            e.series_index != u32::try_from(index).unwrap_or(u32::MAX)
+                        }) {
+                            errors.push(PushError {
+                                series_index: u32::try_from(index).unwrap_or(u32::MAX),
+                                status: 400,
+                                message,
+                            });
+                        }
+                    }
+                }
+            }
+            histogram_spans.push(histogram_start..histogram_samples.len());
         })
         .map_err(|error| Error::bad_request(error.to_string()))?;
+        // Series already reported: a series gets one error at most.
+        let mut refused = vec![false; spans.len()];
+        for error in &errors {
+            refused[error.series_index as usize] = true;
+        }
         {
             let _order = self.order.lock();
             let mut log: Vec<(u8, Vec<u8>)> = Vec::new();
@@ -153,6 +195,8 @@ impl TenantDb {
             // The samples to append, in push order, and the index of the series of each.
             let mut owners: Vec<usize> = Vec::with_capacity(samples.len());
             let mut appends: Vec<(SeriesRef, i64, f64)> = Vec::with_capacity(samples.len());
+            // The histogram samples to append: series index, ref, position in `histogram_samples`.
+            let mut histogram_appends: Vec<(usize, SeriesRef, usize)> = Vec::new();
             for (index, ((series_labels, series_samples), known)) in
                 spans.iter().zip(&refs).enumerate()
             {
@@ -162,12 +206,15 @@ impl TenantDb {
                     None => match utf8_labels(series_labels) {
                         Some(labels) => self.create_series(&labels, max_series, &mut log),
                         None => {
-                            errors.push(PushError {
-                                series_index: u32::try_from(index).unwrap_or(u32::MAX),
-                                status: 400,
-                                message: "received a series whose labels are not valid UTF-8"
-                                    .to_string(),
-                            });
+                            if !refused[index] {
+                                refused[index] = true;
+                                errors.push(PushError {
+                                    series_index: u32::try_from(index).unwrap_or(u32::MAX),
+                                    status: 400,
+                                    message: "received a series whose labels are not valid UTF-8"
+                                        .to_string(),
+                                });
+                            }
                             continue;
                         }
                     },
@@ -175,7 +222,10 @@ impl TenantDb {
                 let series_ref = match found {
                     Ok(series_ref) => series_ref,
                     Err(error) => {
-                        errors.push(push_error(index, &error));
+                        if !refused[index] {
+                            refused[index] = true;
+                            errors.push(push_error(index, &error));
+                        }
                         continue;
                     }
                 };
@@ -183,11 +233,13 @@ impl TenantDb {
                     owners.push(index);
                     appends.push((series_ref, *timestamp, *value));
                 }
+                for position in histogram_spans[index].clone() {
+                    histogram_appends.push((index, series_ref, position));
+                }
             }
             let mut outcomes = Vec::with_capacity(appends.len());
             self.head.append_many(&appends, &mut outcomes);
             // The first refusal of each series, as appending its samples in order finds it.
-            let mut refused_series = None;
             for ((owner, sample), outcome) in owners.iter().zip(&appends).zip(outcomes) {
                 match outcome {
                     Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder) => {
@@ -195,18 +247,42 @@ impl TenantDb {
                     }
                     Ok(AppendOutcome::Duplicate) => {}
                     Err(error) => {
-                        if refused_series != Some(*owner) {
-                            refused_series = Some(*owner);
+                        if !refused[*owner] {
+                            refused[*owner] = true;
                             errors.push(push_error(*owner, &error));
+                        }
+                    }
+                }
+            }
+            // Then each series' histogram samples, as Prometheus' write handler appends them
+            // (after the series' float samples).
+            let mut accepted_histograms: Vec<(SeriesRef, i64, &[u8])> = Vec::new();
+            for (owner, series_ref, position) in histogram_appends {
+                let (timestamp, histogram) = &histogram_samples[position];
+                match self
+                    .head
+                    .append_histogram(series_ref, *timestamp, histogram)
+                {
+                    Ok(AppendOutcome::InOrder | AppendOutcome::OutOfOrder) => {
+                        accepted_histograms.push((series_ref, *timestamp, histogram));
+                    }
+                    Ok(AppendOutcome::Duplicate) => {}
+                    Err(error) => {
+                        if !refused[owner] {
+                            refused[owner] = true;
+                            errors.push(push_error(owner, &error));
                         }
                     }
                 }
             }
             // One error per series at most: in series order, as the client is told the first.
             errors.sort_by_key(|error| error.series_index);
-            accepted_samples = accepted.len() as u64;
+            accepted_samples = (accepted.len() + accepted_histograms.len()) as u64;
             if !accepted.is_empty() {
                 log.push((SAMPLES, records::encode_samples(&accepted)));
+            }
+            if !accepted_histograms.is_empty() {
+                log.push((HISTOGRAMS, records::encode_histograms(&accepted_histograms)));
             }
             let batch: Vec<(u8, &[u8])> = log
                 .iter()
@@ -285,16 +361,35 @@ impl TenantDb {
         self.wal
             .checkpoint(upto.saturating_sub(1), |writer| {
                 let mut result = Ok(());
-                head.for_each_series(|series_ref, labels, samples| {
+                head.for_each_series(|series_ref, labels, samples, histograms| {
                     if result.is_err() {
                         return;
                     }
                     result = writer
                         .append(SERIES, &records::encode_series(series_ref, labels))
                         .and_then(|()| {
-                            let batch: Vec<_> =
-                                samples.iter().map(|(t, v)| (series_ref, *t, *v)).collect();
-                            writer.append(SAMPLES, &records::encode_samples(&batch))
+                            // Runs of one kind in time order, so that replaying them appends
+                            // the series' samples in order, floats and histograms alike.
+                            for run in runs_by_kind(samples, histograms) {
+                                match run {
+                                    Run::Floats(run) => {
+                                        let batch: Vec<_> =
+                                            run.iter().map(|(t, v)| (series_ref, *t, *v)).collect();
+                                        writer.append(SAMPLES, &records::encode_samples(&batch))?;
+                                    }
+                                    Run::Histograms(run) => {
+                                        let batch: Vec<_> = run
+                                            .iter()
+                                            .map(|(t, h)| (series_ref, *t, &h[..]))
+                                            .collect();
+                                        writer.append(
+                                            HISTOGRAMS,
+                                            &records::encode_histograms(&batch),
+                                        )?;
+                                    }
+                                }
+                            }
+                            Ok(())
                         });
                 });
                 result
@@ -303,6 +398,41 @@ impl TenantDb {
         tracing::info!(tenant = %self.tenant, removed_series = removed, "WAL checkpoint written");
         Ok(())
     }
+}
+
+/// A run of a series' samples of one kind.
+enum Run<'s> {
+    Floats(&'s [(i64, f64)]),
+    Histograms(&'s [(i64, std::sync::Arc<[u8]>)]),
+}
+
+/// Splits a series' float and histogram samples (each sorted by time) into runs of one kind,
+/// the runs in time order.
+fn runs_by_kind<'s>(
+    mut floats: &'s [(i64, f64)],
+    mut histograms: &'s [(i64, std::sync::Arc<[u8]>)],
+) -> Vec<Run<'s>> {
+    let mut runs = Vec::new();
+    while !floats.is_empty() || !histograms.is_empty() {
+        let floats_first = match (floats.first(), histograms.first()) {
+            (Some(f), Some(h)) => f.0 <= h.0,
+            (f, _) => f.is_some(),
+        };
+        if floats_first {
+            let end = histograms.first().map_or(floats.len(), |(t, _)| {
+                floats.partition_point(|(ft, _)| ft < t)
+            });
+            runs.push(Run::Floats(&floats[..end]));
+            floats = &floats[end..];
+        } else {
+            let end = floats.first().map_or(histograms.len(), |(t, _)| {
+                histograms.partition_point(|(ht, _)| ht < t)
+            });
+            runs.push(Run::Histograms(&histograms[..end]));
+            histograms = &histograms[end..];
+        }
+    }
+    runs
 }
 
 /// A label set from wire pairs, or `None` when one is not UTF-8.
@@ -328,4 +458,206 @@ fn push_error(index: usize, error: &AppendError) -> PushError {
 /// Where tenant `tenant`'s WAL lives under the ingester's data directory.
 pub fn wal_dir(data_dir: &Path, tenant: &str) -> PathBuf {
     data_dir.join(tenant).join("wal")
+}
+
+#[cfg(test)]
+mod tests {
+    use mimir_proto::Message;
+    use mimir_proto::ingester::{
+        BucketSpan, Histogram, LabelPair, PushRequest, Sample, Series, histogram,
+    };
+    use mimir_tsdb::{MatchOp, Matcher};
+
+    use super::*;
+
+    fn open(dir: &Path) -> (TenantDb, Replayed) {
+        TenantDb::open("t", dir, HeadConfig::default(), Durability::Always, 1 << 20).unwrap()
+    }
+
+    fn native(timestamp: i64, count: u64) -> Histogram {
+        Histogram {
+            count: Some(histogram::Count::CountInt(count)),
+            sum: 1.0,
+            schema: 0,
+            positive_spans: vec![BucketSpan {
+                offset: 1,
+                length: 1,
+            }],
+            positive_deltas: vec![count as i64],
+            timestamp,
+            ..Histogram::default()
+        }
+    }
+
+    fn series(name: &str, samples: &[(i64, f64)], histograms: Vec<Histogram>) -> Series {
+        Series {
+            labels: vec![LabelPair {
+                name: "__name__".into(),
+                value: name.to_string().into(),
+            }],
+            samples: samples
+                .iter()
+                .map(|&(timestamp_ms, value)| Sample {
+                    value,
+                    timestamp_ms,
+                })
+                .collect(),
+            histograms,
+            ..Series::default()
+        }
+    }
+
+    fn push(db: &TenantDb, series: Vec<Series>) -> PushResponse {
+        let request = PushRequest {
+            series,
+            metadata: Vec::new(),
+        };
+        db.push(&request.encode_to_vec(), 0).unwrap()
+    }
+
+    /// A series' name, float samples and histogram samples (decoded, with their timestamps).
+    type Contents = (String, Vec<(i64, f64)>, Vec<Histogram>);
+
+    fn contents(db: &TenantDb) -> Vec<Contents> {
+        db.head
+            .select(
+                &[Matcher::new(MatchOp::NotEqual, "__name__", "").unwrap()],
+                i64::MIN,
+                i64::MAX,
+                None,
+                0,
+            )
+            .series
+            .into_iter()
+            .map(|s| {
+                (
+                    s.labels.get("__name__").unwrap_or_default().to_string(),
+                    s.samples,
+                    s.histograms
+                        .iter()
+                        .map(|(t, h)| Histogram {
+                            timestamp: *t,
+                            ..Histogram::decode(&h[..]).unwrap()
+                        })
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn histograms_are_appended_refused_and_replayed_from_the_wal_and_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = open(dir.path());
+        let reply = push(
+            &db,
+            vec![
+                series("f", &[(10, 1.0), (20, 2.0)], vec![]),
+                // Floats at 5 and 30, histograms between and after.
+                series("m", &[(5, 1.0)], vec![native(7, 1), native(9, 2)]),
+                series("h", &[], vec![native(100, 3), native(100, 3)]),
+                // Inconsistent: one bucket in the spans, two counts.
+                series(
+                    "bad",
+                    &[],
+                    vec![Histogram {
+                        positive_deltas: vec![1, 1],
+                        ..native(1, 5)
+                    }],
+                ),
+            ],
+        );
+        assert_eq!(reply.accepted_samples, 2 + 3 + 1);
+        assert_eq!(reply.errors.len(), 1, "{:?}", reply.errors);
+        assert_eq!(reply.errors[0].series_index, 3);
+        assert!(
+            reply.errors[0]
+                .message
+                .contains("spans need 1 buckets, have 2"),
+            "{}",
+            reply.errors[0].message
+        );
+        let reply = push(
+            &db,
+            vec![
+                series("m", &[(30, 3.0)], vec![native(40, 4), native(35, 1)]),
+                series("h", &[], vec![native(100, 4)]),
+            ],
+        );
+        assert_eq!(reply.accepted_samples, 2);
+        let messages: Vec<(u32, &str)> = reply
+            .errors
+            .iter()
+            .map(|e| (e.series_index, e.message.as_str()))
+            .collect();
+        assert_eq!(messages.len(), 2);
+        assert!(
+            messages[0].1.contains("sample-out-of-order"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].1.contains("duplicate-timestamp"),
+            "{messages:?}"
+        );
+        let want = vec![
+            ("f".to_string(), vec![(10, 1.0), (20, 2.0)], vec![]),
+            ("h".to_string(), vec![], vec![native(100, 3)]),
+            (
+                "m".to_string(),
+                vec![(5, 1.0), (30, 3.0)],
+                vec![native(7, 1), native(9, 2), native(40, 4)],
+            ),
+        ];
+        assert_eq!(contents(&db), want);
+        drop(db);
+
+        // A restart replays the WAL.
+        let (db, replayed) = open(dir.path());
+        assert_eq!(
+            (
+                replayed.samples,
+                replayed.histograms,
+                replayed.malformed_records
+            ),
+            (4, 4, 0)
+        );
+        assert_eq!(contents(&db), want);
+
+        // A checkpoint keeps floats and histograms in their time order, so replaying it
+        // appends them in order again.
+        db.checkpoint(i64::MIN).unwrap();
+        drop(db);
+        let (db, replayed) = open(dir.path());
+        assert_eq!((replayed.samples, replayed.histograms), (4, 4));
+        assert_eq!(contents(&db), want);
+        // Replay rebuilt the head: a new sample is in order after the newest histogram only.
+        let reply = push(&db, vec![series("m", &[(39, 1.0), (41, 1.0)], vec![])]);
+        assert_eq!((reply.accepted_samples, reply.errors.len()), (1, 1));
+    }
+
+    #[test]
+    fn runs_by_kind_interleave_in_time_order() {
+        let floats = [(1, 0.0), (2, 0.0), (5, 0.0), (9, 0.0)];
+        let h = |t: i64| (t, std::sync::Arc::<[u8]>::from(&b""[..]));
+        let histograms = [h(3), h(4), h(6), h(10), h(11)];
+        let shape: Vec<(char, Vec<i64>)> = runs_by_kind(&floats, &histograms)
+            .into_iter()
+            .map(|run| match run {
+                Run::Floats(run) => ('f', run.iter().map(|(t, _)| *t).collect()),
+                Run::Histograms(run) => ('h', run.iter().map(|(t, _)| *t).collect()),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ('f', vec![1, 2]),
+                ('h', vec![3, 4]),
+                ('f', vec![5]),
+                ('h', vec![6]),
+                ('f', vec![9]),
+                ('h', vec![10, 11]),
+            ]
+        );
+        assert!(runs_by_kind(&[], &[]).is_empty());
+    }
 }

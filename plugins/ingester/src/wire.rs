@@ -25,11 +25,14 @@ pub struct SeriesView<'a> {
     /// (name, value) as sent: sorted by name and UTF-8 when the distributor sent them.
     pub labels: Vec<(&'a [u8], &'a [u8])>,
     pub samples: Vec<(i64, f64)>,
+    /// The encoded `Histogram` messages (field 4), as sent; see `histograms::canonical`.
+    pub histograms: Vec<&'a [u8]>,
 }
 
 fn read_series<'a>(bytes: &'a [u8], view: &mut SeriesView<'a>) -> Result<(), WireError> {
     view.labels.clear();
     view.samples.clear();
+    view.histograms.clear();
     let mut reader = Reader::new(bytes);
     while !reader.is_empty() {
         match reader.key()? {
@@ -59,6 +62,7 @@ fn read_series<'a>(bytes: &'a [u8], view: &mut SeriesView<'a>) -> Result<(), Wir
                 }
                 view.samples.push((timestamp, value));
             }
+            (4, LEN) => view.histograms.push(reader.len_delimited()?),
             (field, wire_type) => reader.skip(field, wire_type, RECURSION_LIMIT)?,
         }
     }
@@ -95,7 +99,7 @@ pub fn for_each_series<'a>(
 
 #[cfg(test)]
 mod tests {
-    use mimir_proto::ingester::{LabelPair, PushRequest, Sample, Series};
+    use mimir_proto::ingester::{BucketSpan, Histogram, LabelPair, PushRequest, Sample, Series};
     use proptest::prelude::*;
 
     use super::*;
@@ -121,6 +125,11 @@ mod tests {
                         value: *v,
                     })
                     .collect(),
+                histograms: view
+                    .histograms
+                    .iter()
+                    .map(|h| Histogram::decode(*h).expect("prost reads it"))
+                    .collect(),
                 ..Series::default()
             });
         })?;
@@ -136,13 +145,30 @@ mod tests {
             timestamp_ms: t,
             value: v,
         });
+        let histogram = (
+            any::<i64>(),
+            any::<i32>(),
+            prop::collection::vec(any::<i64>(), 0..3),
+        )
+            .prop_map(|(timestamp, offset, deltas)| Histogram {
+                timestamp,
+                schema: 3,
+                positive_spans: vec![BucketSpan {
+                    offset,
+                    length: deltas.len() as u32,
+                }],
+                positive_deltas: deltas,
+                ..Histogram::default()
+            });
         let series = (
             prop::collection::vec(label, 0..5),
             prop::collection::vec(sample, 0..4),
+            prop::collection::vec(histogram, 0..3),
         )
-            .prop_map(|(labels, samples)| Series {
+            .prop_map(|(labels, samples, histograms)| Series {
                 labels,
                 samples,
+                histograms,
                 ..Series::default()
             });
         (
@@ -215,6 +241,7 @@ mod tests {
                     prop_assert_eq!(a.timestamp_ms, b.timestamp_ms);
                     prop_assert!(same_f64(a.value, b.value));
                 }
+                prop_assert_eq!(&got.histograms, &sent.histograms);
             }
         }
 

@@ -13,9 +13,18 @@ use std::time::{Duration, SystemTime};
 
 use mimir_ingester_client::IngesterClient;
 use mimir_plugin_sdk::{CallMeta, Error, ErrorCode};
-use mimir_promql::engine::{Labels, QueryError, Sample, SeriesIter, Storage, StoredSeries};
+use std::sync::Arc;
+
+use mimir_promql::engine::histogram::{CounterResetHint, FloatHistogram, Span};
+use mimir_promql::engine::{
+    HistogramSample, Labels, QueryError, Sample, SeriesIter, Storage, StoredSeries,
+};
 use mimir_promql::{Matcher, MatcherOp};
-use mimir_proto::ingester::{LabelMatcher, QueryRequest, Series as WireSeries, label_matcher};
+use mimir_proto::Message as _;
+use mimir_proto::ingester::{
+    BucketSpan, Histogram, LabelMatcher, QueryRequest, Series as WireSeries, histogram,
+    label_matcher,
+};
 use mimir_proto::wire::{self, Reader, WireError};
 use mimir_ring::Ring;
 
@@ -99,6 +108,7 @@ pub fn decode_page(bytes: &[u8]) -> Result<(Vec<StoredSeries>, Vec<u8>), WireErr
 fn decode_series(bytes: &[u8]) -> Result<StoredSeries, WireError> {
     let mut pairs = Vec::with_capacity(8);
     let mut samples = Vec::new();
+    let mut histograms = Vec::new();
     // The packed columns (`timestamp_deltas_ms`, `values`), zipped once both are read.
     let mut timestamps: Vec<i64> = Vec::new();
     let mut values: Vec<f64> = Vec::new();
@@ -107,6 +117,16 @@ fn decode_series(bytes: &[u8]) -> Result<StoredSeries, WireError> {
         match reader.key()? {
             (1, wire::LEN) => pairs.push(decode_label(reader.len_delimited()?)?),
             (2, wire::LEN) => samples.push(decode_sample(reader.len_delimited()?)?),
+            (4, wire::LEN) => {
+                let message = Histogram::decode(reader.len_delimited()?)
+                    .map_err(|_| WireError("malformed histogram"))?;
+                histograms.push(HistogramSample {
+                    t: message.timestamp,
+                    h: Arc::new(float_histogram(&message)?),
+                    st: 0,
+                });
+            }
+            (4, _) => return Err(WireError("invalid wire type")),
             (14, wire::LEN) => {
                 let mut packed = Reader::new(reader.len_delimited()?);
                 let mut t = timestamps.last().copied().unwrap_or(0);
@@ -156,9 +176,71 @@ fn decode_series(bytes: &[u8]) -> Result<StoredSeries, WireError> {
     Ok(StoredSeries {
         labels: labels_from_pairs(pairs),
         samples,
-        // Ingesters keep no start timestamps and no native histograms.
+        // Ingesters keep no start timestamps.
         start_ts: Vec::new(),
-        histograms: Vec::new(),
+        histograms,
+    })
+}
+
+/// A `Histogram` message as the engine's histogram, as Prometheus' `HistogramProtoToFloatHistogram`
+/// makes it: an integer histogram's bucket deltas become absolute counts, a float histogram's
+/// counts are taken as they are. Spans that do not cover the buckets are malformed (ingesters
+/// refuse such histograms).
+pub fn float_histogram(message: &Histogram) -> Result<FloatHistogram, WireError> {
+    let float = matches!(message.count, Some(histogram::Count::CountFloat(_)));
+    let count = match message.count {
+        Some(histogram::Count::CountInt(count)) => count as f64,
+        Some(histogram::Count::CountFloat(count)) => count,
+        None => 0.0,
+    };
+    let zero_count = match message.zero_count {
+        Some(histogram::ZeroCount::ZeroCountInt(count)) => count as f64,
+        Some(histogram::ZeroCount::ZeroCountFloat(count)) => count,
+        None => 0.0,
+    };
+    let buckets = |deltas: &[i64], counts: &[f64]| -> Vec<f64> {
+        if float {
+            return counts.to_vec();
+        }
+        let mut absolute = 0i64;
+        deltas
+            .iter()
+            .map(|delta| {
+                absolute = absolute.wrapping_add(*delta);
+                absolute as f64
+            })
+            .collect()
+    };
+    let spans = |spans: &[BucketSpan], buckets: usize| -> Result<Vec<Span>, WireError> {
+        let spans: Vec<Span> = spans
+            .iter()
+            .map(|span| Span::new(span.offset, span.length))
+            .collect();
+        let covered: u64 = spans.iter().map(|span| u64::from(span.length)).sum();
+        if covered != buckets as u64 {
+            return Err(WireError("histogram spans do not match its buckets"));
+        }
+        Ok(spans)
+    };
+    let positive_buckets = buckets(&message.positive_deltas, &message.positive_counts);
+    let negative_buckets = buckets(&message.negative_deltas, &message.negative_counts);
+    Ok(FloatHistogram {
+        counter_reset_hint: match histogram::ResetHint::try_from(message.reset_hint) {
+            Ok(histogram::ResetHint::Yes) => CounterResetHint::CounterReset,
+            Ok(histogram::ResetHint::No) => CounterResetHint::NotCounterReset,
+            Ok(histogram::ResetHint::Gauge) => CounterResetHint::Gauge,
+            Ok(histogram::ResetHint::Unknown) | Err(_) => CounterResetHint::Unknown,
+        },
+        schema: message.schema,
+        zero_threshold: message.zero_threshold,
+        zero_count,
+        count,
+        sum: message.sum,
+        positive_spans: spans(&message.positive_spans, positive_buckets.len())?,
+        negative_spans: spans(&message.negative_spans, negative_buckets.len())?,
+        positive_buckets,
+        negative_buckets,
+        custom_values: message.custom_values.clone(),
     })
 }
 
@@ -213,29 +295,34 @@ fn labels_from_pairs(pairs: Vec<(String, String)>) -> Labels {
 /// Merges the samples of two replicas of a series: the union by timestamp (the first wins when
 /// both have one).
 pub fn merge_samples(a: Vec<Sample>, b: Vec<Sample>) -> Vec<Sample> {
+    merge_by_time(a, b, |sample| sample.t)
+}
+
+/// The union by timestamp of two time-sorted runs (the first wins when both have one).
+fn merge_by_time<T: Clone>(a: Vec<T>, b: Vec<T>, time: impl Fn(&T) -> i64) -> Vec<T> {
     if b.is_empty() {
         return a;
     }
     if a.is_empty() {
         return b;
     }
-    if a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.t == y.t) {
+    if a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| time(x) == time(y)) {
         return a;
     }
     let mut out = Vec::with_capacity(a.len().max(b.len()));
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
-        match a[i].t.cmp(&b[j].t) {
+        match time(&a[i]).cmp(&time(&b[j])) {
             std::cmp::Ordering::Less => {
-                out.push(a[i]);
+                out.push(a[i].clone());
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
-                out.push(b[j]);
+                out.push(b[j].clone());
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                out.push(a[i]);
+                out.push(a[i].clone());
                 i += 1;
                 j += 1;
             }
@@ -360,6 +447,8 @@ impl<S: PageSource> MergeIter<S> {
             if let Some(replica) = stream.buffer.pop_front() {
                 let samples = std::mem::take(&mut merged.samples);
                 merged.samples = merge_samples(samples, replica.samples);
+                let histograms = std::mem::take(&mut merged.histograms);
+                merged.histograms = merge_by_time(histograms, replica.histograms, |h| h.t);
                 // Start timestamps no longer line up with the merged samples (ingesters keep none).
                 merged.start_ts.clear();
             }
@@ -578,7 +667,15 @@ mod tests {
                     )
                     .collect(),
                 start_ts: Vec::new(),
-                histograms: Vec::new(),
+                histograms: s
+                    .histograms
+                    .iter()
+                    .map(|h| HistogramSample {
+                        t: h.timestamp,
+                        h: Arc::new(float_histogram(h).unwrap()),
+                        st: 0,
+                    })
+                    .collect(),
             })
             .collect();
         (series, page.next_cursor)
@@ -598,6 +695,7 @@ mod tests {
                     labels: vec![pair("__name__", "up"), pair("job", "ü")],
                     timestamp_deltas_ms: Vec::new(),
                     values: Vec::new(),
+                    histograms: Vec::new(),
                     // prost leaves out the zero timestamp and value.
                     samples: vec![
                         WireSample {
@@ -616,6 +714,7 @@ mod tests {
                     samples: Vec::new(),
                     timestamp_deltas_ms: Vec::new(),
                     values: Vec::new(),
+                    histograms: vec![integer_histogram(-3)],
                 },
                 // Samples as the packed columns the ingester writes: -5, 10, 10, 1e12.
                 WireSeries {
@@ -623,6 +722,7 @@ mod tests {
                     samples: Vec::new(),
                     timestamp_deltas_ms: vec![-5, 15, 0, 1_000_000_000_000 - 10],
                     values: vec![1.0, -0.0, f64::INFINITY, 2.5],
+                    histograms: vec![integer_histogram(7), float_histogram_message(9)],
                 },
             ],
             next_cursor: vec![1, 2, 3],
@@ -648,6 +748,133 @@ mod tests {
             next_cursor: Vec::new(),
         };
         assert!(decode_page(&uneven.encode_to_vec()).is_err());
+    }
+
+    fn integer_histogram(timestamp: i64) -> Histogram {
+        Histogram {
+            count: Some(histogram::Count::CountInt(9)),
+            sum: 12.5,
+            schema: 2,
+            zero_threshold: 0.001,
+            zero_count: Some(histogram::ZeroCount::ZeroCountInt(1)),
+            negative_spans: vec![BucketSpan {
+                offset: 1,
+                length: 1,
+            }],
+            negative_deltas: vec![2],
+            positive_spans: vec![
+                BucketSpan {
+                    offset: -1,
+                    length: 2,
+                },
+                BucketSpan {
+                    offset: 3,
+                    length: 1,
+                },
+            ],
+            positive_deltas: vec![3, -2, 2],
+            reset_hint: histogram::ResetHint::Yes as i32,
+            timestamp,
+            ..Histogram::default()
+        }
+    }
+
+    fn float_histogram_message(timestamp: i64) -> Histogram {
+        Histogram {
+            count: Some(histogram::Count::CountFloat(3.5)),
+            zero_count: Some(histogram::ZeroCount::ZeroCountFloat(0.5)),
+            sum: 4.0,
+            schema: -53,
+            positive_spans: vec![BucketSpan {
+                offset: 0,
+                length: 2,
+            }],
+            positive_counts: vec![1.0, 2.0],
+            custom_values: vec![0.5, 1.0],
+            reset_hint: histogram::ResetHint::Gauge as i32,
+            timestamp,
+            ..Histogram::default()
+        }
+    }
+
+    #[test]
+    fn histogram_messages_become_engine_histograms() {
+        let integer = float_histogram(&integer_histogram(1)).unwrap();
+        assert_eq!(
+            integer,
+            FloatHistogram {
+                counter_reset_hint: CounterResetHint::CounterReset,
+                schema: 2,
+                zero_threshold: 0.001,
+                zero_count: 1.0,
+                count: 9.0,
+                sum: 12.5,
+                positive_spans: vec![Span::new(-1, 2), Span::new(3, 1)],
+                negative_spans: vec![Span::new(1, 1)],
+                positive_buckets: vec![3.0, 1.0, 3.0],
+                negative_buckets: vec![2.0],
+                custom_values: Vec::new(),
+            }
+        );
+        let float = float_histogram(&float_histogram_message(1)).unwrap();
+        assert_eq!(
+            float,
+            FloatHistogram {
+                counter_reset_hint: CounterResetHint::Gauge,
+                schema: -53,
+                zero_threshold: 0.0,
+                zero_count: 0.5,
+                count: 3.5,
+                sum: 4.0,
+                positive_spans: vec![Span::new(0, 2)],
+                negative_spans: Vec::new(),
+                positive_buckets: vec![1.0, 2.0],
+                negative_buckets: Vec::new(),
+                custom_values: vec![0.5, 1.0],
+            }
+        );
+        // An integer histogram's counts field is ignored, as its deltas are the buckets.
+        let mismatched = Histogram {
+            positive_deltas: vec![1],
+            ..integer_histogram(1)
+        };
+        assert!(float_histogram(&mismatched).is_err());
+    }
+
+    #[test]
+    fn replicas_merge_histograms_by_time() {
+        let at = |t: i64, count: f64| HistogramSample {
+            t,
+            h: Arc::new(FloatHistogram {
+                count,
+                ..FloatHistogram::default()
+            }),
+            st: 0,
+        };
+        let with = |samples: &[(i64, f64)], histograms: Vec<HistogramSample>| StoredSeries {
+            histograms,
+            ..series("h", samples)
+        };
+        let fake = Fake {
+            streams: vec![
+                vec![with(&[(0, 1.0)], vec![at(1, 1.0), at(3, 3.0)])],
+                vec![with(&[], vec![at(2, 2.0), at(3, 9.0), at(4, 4.0)])],
+            ],
+            page: 1,
+            fail: vec![],
+            calls: 0,
+        };
+        let merged: Vec<StoredSeries> = MergeIter::new(fake, 2, 0)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].samples, [Sample { t: 0, v: 1.0 }]);
+        let got: Vec<(i64, f64)> = merged[0]
+            .histograms
+            .iter()
+            .map(|h| (h.t, h.h.count))
+            .collect();
+        assert_eq!(got, [(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)]);
     }
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {

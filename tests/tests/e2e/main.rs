@@ -7,6 +7,7 @@ mod endpoints;
 mod lifecycle;
 mod loader;
 mod logs;
+mod native_histograms;
 mod panics;
 mod prometheus;
 mod read_path;

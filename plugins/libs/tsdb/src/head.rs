@@ -72,6 +72,9 @@ pub struct SeriesData {
     pub labels: Labels,
     /// Samples in the query range, sorted by time.
     pub samples: Vec<(i64, f64)>,
+    /// Native histogram samples in the query range, sorted by time (see
+    /// [`Head::append_histogram`] for the bytes).
+    pub histograms: Vec<(i64, Arc<[u8]>)>,
 }
 
 /// The series a query pages through; see [`Head::selection`].
@@ -361,6 +364,28 @@ impl Head {
         Ok(outcome)
     }
 
+    /// Appends one native histogram sample to an existing series, with the rules of
+    /// [`Head::append`] (see the crate docs): `h` is its encoded `Histogram` message without
+    /// the timestamp, in a canonical encoding (equal histograms, equal bytes: a resent sample
+    /// is recognised as a duplicate by its bytes).
+    pub fn append_histogram(
+        &self,
+        series_ref: SeriesRef,
+        t: i64,
+        h: &[u8],
+    ) -> Result<AppendOutcome, AppendError> {
+        let head_max_t = self.max_time.load(Ordering::Acquire);
+        let outcome = {
+            let mut stripe = self.stripe(series_ref).write();
+            let series = stripe
+                .get_mut(&series_ref)
+                .ok_or(AppendError::UnknownSeries { series_ref })?;
+            series.append_histogram(t, h, head_max_t, self.config.out_of_order_time_window_ms)?
+        };
+        self.note_appended(outcome, t, t);
+        Ok(outcome)
+    }
+
     /// Appends `samples` as calling [`Head::append`] for each in order would, with the results in
     /// `outcomes` (same order).
     ///
@@ -510,12 +535,20 @@ impl Head {
     ) -> SelectPage {
         let mut page = SelectPage::default();
         let selection = self.selection(matchers);
-        page.next = self.select_from(&selection, mint, maxt, after, limit, |labels, samples| {
-            page.series.push(SeriesData {
-                labels: labels.clone(),
-                samples: samples.to_vec(),
-            });
-        });
+        page.next = self.select_from(
+            &selection,
+            mint,
+            maxt,
+            after,
+            limit,
+            |labels, samples, histograms| {
+                page.series.push(SeriesData {
+                    labels: labels.clone(),
+                    samples: samples.to_vec(),
+                    histograms: histograms.to_vec(),
+                });
+            },
+        );
         page
     }
 
@@ -542,8 +575,8 @@ impl Head {
     }
 
     /// One page of `selection` as [`Head::select`] gives it, without building the page: `visit` gets
-    /// each series' labels and samples (borrowed, valid for that call only), and the next page's
-    /// cursor is returned. The ingester encodes its reply from here, so a series costs no
+    /// each series' labels, float samples and histogram samples (borrowed, valid for that call
+    /// only), and the next page's cursor is returned. The ingester encodes its reply from here, so a series costs no
     /// allocation of its own.
     pub fn select_from(
         &self,
@@ -552,7 +585,7 @@ impl Head {
         maxt: i64,
         after: Option<&Labels>,
         limit: usize,
-        mut visit: impl FnMut(&Labels, &[(i64, f64)]),
+        mut visit: impl FnMut(&Labels, &[(i64, f64)], &[(i64, Arc<[u8]>)]),
     ) -> Option<Labels> {
         let from = after.map_or(0, |after| {
             selection
@@ -560,6 +593,7 @@ impl Head {
                 .partition_point(|(labels, _)| labels <= after)
         });
         let mut samples = Vec::new();
+        let mut histograms = Vec::new();
         let mut emitted = 0;
         let mut last: Option<&Labels> = None;
         for (labels, series_ref) in &selection.candidates[from..] {
@@ -567,10 +601,13 @@ impl Head {
                 return last.cloned();
             }
             samples.clear();
-            let found =
-                self.read_series(*series_ref, |s| s.samples_in_into(mint, maxt, &mut samples));
-            if found.is_some() && !samples.is_empty() {
-                visit(labels, &samples);
+            histograms.clear();
+            let found = self.read_series(*series_ref, |s| {
+                s.samples_in_into(mint, maxt, &mut samples);
+                s.histograms_in_into(mint, maxt, &mut histograms);
+            });
+            if found.is_some() && (!samples.is_empty() || !histograms.is_empty()) {
+                visit(labels, &samples, &histograms);
                 emitted += 1;
                 last = Some(labels);
             }
@@ -686,18 +723,28 @@ impl Head {
         removed
     }
 
-    /// Calls `f` with every series holding samples, in ref order, with all its samples sorted by
-    /// time (for WAL checkpoints). No head lock is held while `f` runs.
-    pub fn for_each_series(&self, mut f: impl FnMut(SeriesRef, &Labels, &[(i64, f64)])) {
+    /// Calls `f` with every series holding samples, in ref order, with all its float samples and
+    /// all its histogram samples, each sorted by time (for WAL checkpoints). No head lock is held
+    /// while `f` runs.
+    pub fn for_each_series(
+        &self,
+        mut f: impl FnMut(SeriesRef, &Labels, &[(i64, f64)], &[(i64, Arc<[u8]>)]),
+    ) {
         let mut all: Vec<(SeriesRef, Labels)> = {
             let index = self.index.read();
             index.labels.iter().map(|(r, l)| (*r, l.clone())).collect()
         };
         all.sort_unstable_by_key(|(series_ref, _)| *series_ref);
         for (series_ref, labels) in all {
-            let samples = self.read_series(series_ref, |s| s.samples_in(i64::MIN, i64::MAX));
-            if let Some(samples) = samples.filter(|s| !s.is_empty()) {
-                f(series_ref, &labels, &samples);
+            let found = self.read_series(series_ref, |s| {
+                let mut histograms = Vec::new();
+                s.histograms_in_into(i64::MIN, i64::MAX, &mut histograms);
+                (s.samples_in(i64::MIN, i64::MAX), histograms)
+            });
+            if let Some((samples, histograms)) = found
+                && (!samples.is_empty() || !histograms.is_empty())
+            {
+                f(series_ref, &labels, &samples, &histograms);
             }
         }
     }

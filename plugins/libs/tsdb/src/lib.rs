@@ -20,6 +20,15 @@
 //!   `t >= head_max_t - window`, where `head_max_t` is the newest sample of the whole head as in
 //!   Prometheus, else [`AppendError::TooOldSample`];
 //! - a new series beyond `max_series`: [`AppendError::MaxSeries`].
+//!
+//! Native histogram samples ([`Head::append_histogram`]) follow the same rules on the same time
+//! line as the series' float samples: a sample at or before the series' newest sample of either
+//! kind is out of order, a timestamp held by the other kind is a duplicate timestamp, and an
+//! exact duplicate (same bytes) is ignored. A series keeps them in a map by timestamp, each as
+//! its encoded `Histogram` message (the ingester protocol's, without the timestamp, in prost's
+//! canonical encoding). That is simple, exact (the reply sends the bytes as they are) and takes
+//! no codec of its own; Prometheus' compressed histogram chunk encoding can replace it later,
+//! when histogram volumes make memory matter.
 
 mod bstream;
 pub mod chunk;

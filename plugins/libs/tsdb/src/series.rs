@@ -3,9 +3,12 @@
 //! In-order samples go to a list of [`XorChunk`]s; the last one is open and a new one is cut
 //! every [`SAMPLES_PER_CHUNK`] samples. Each chunk keeps its time range so reads skip chunks
 //! outside the query. Out-of-order samples (accepted inside the window) go to a sorted map and
-//! are merged with the chunks when read. The head serialises access through its stripe locks.
+//! are merged with the chunks when read. Native histogram samples sit beside them in a map by
+//! timestamp, each as its encoded bytes (see the crate docs). The head serialises access through
+//! its stripe locks.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::chunk::{SAMPLES_PER_CHUNK, XorChunk};
 use crate::error::AppendError;
@@ -39,6 +42,9 @@ pub(crate) struct MemSeries {
     last_value_bits: u64,
     /// Out-of-order samples by timestamp.
     ooo: BTreeMap<i64, f64>,
+    /// Native histogram samples by timestamp (in order or not), each an encoded `Histogram`
+    /// message without its timestamp.
+    histograms: BTreeMap<i64, Arc<[u8]>>,
     /// Created but not yet given a sample; spared by one truncation so the creator can append.
     pub(crate) pending: bool,
 }
@@ -50,27 +56,114 @@ impl MemSeries {
             chunks: Vec::new(),
             last_value_bits: 0,
             ooo: BTreeMap::new(),
+            histograms: BTreeMap::new(),
             pending: true,
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.chunks.is_empty() && self.ooo.is_empty()
+        self.chunks.is_empty() && self.ooo.is_empty() && self.histograms.is_empty()
     }
 
-    /// The newest in-order timestamp.
+    /// The newest in-order timestamp, float or histogram: what a new sample of either kind must
+    /// be after to be in order.
     pub(crate) fn max_t(&self) -> Option<i64> {
-        self.chunks.last().map(|c| c.max_t)
+        let floats = self.chunks.last().map(|c| c.max_t);
+        let histograms = self.histograms.keys().next_back().copied();
+        floats.max(histograms)
     }
 
-    /// The oldest timestamp held, in-order or not.
+    /// The oldest timestamp held, in-order or not, float or histogram.
     pub(crate) fn min_t(&self) -> Option<i64> {
-        let in_order = self.chunks.first().map(|c| c.min_t);
-        let ooo = self.ooo.keys().next().copied();
-        match (in_order, ooo) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        [
+            self.chunks.first().map(|c| c.min_t),
+            self.ooo.keys().next().copied(),
+            self.histograms.keys().next().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Appends a native histogram sample (`h`: its encoded `Histogram` message without the
+    /// timestamp, in one canonical encoding so that equal histograms have equal bytes) with the
+    /// same rules as [`MemSeries::append`], floats and histograms sharing one time line: a sample
+    /// at or before the series' newest sample of either kind is out of order, and a timestamp
+    /// taken by the other kind is a duplicate timestamp.
+    pub(crate) fn append_histogram(
+        &mut self,
+        t: i64,
+        h: &[u8],
+        head_max_t: i64,
+        ooo_window_ms: i64,
+    ) -> Result<AppendOutcome, AppendError> {
+        let Some(max_t) = self.max_t() else {
+            return Ok(self.insert_histogram(t, h, AppendOutcome::InOrder));
+        };
+        if t > max_t {
+            return Ok(self.insert_histogram(t, h, AppendOutcome::InOrder));
         }
+        let duplicate = |existing: Option<&Arc<[u8]>>| match existing {
+            Some(existing) if **existing == *h => Ok(AppendOutcome::Duplicate),
+            _ => Err(AppendError::DuplicateTimestamp {
+                timestamp: t,
+                labels: self.labels.clone(),
+            }),
+        };
+        if t == max_t {
+            return duplicate(self.histograms.get(&t));
+        }
+        self.check_out_of_order(t, max_t, head_max_t, ooo_window_ms)?;
+        if self.histograms.contains_key(&t)
+            || self.in_order_value_at(t).is_some()
+            || self.ooo.contains_key(&t)
+        {
+            return duplicate(self.histograms.get(&t));
+        }
+        Ok(self.insert_histogram(t, h, AppendOutcome::OutOfOrder))
+    }
+
+    fn insert_histogram(&mut self, t: i64, h: &[u8], outcome: AppendOutcome) -> AppendOutcome {
+        self.histograms.insert(t, Arc::from(h));
+        self.pending = false;
+        outcome
+    }
+
+    /// Refuses an out-of-order sample at `t` (`max_t` being the series' newest) when there is no
+    /// window or it is too old for it.
+    fn check_out_of_order(
+        &self,
+        t: i64,
+        max_t: i64,
+        head_max_t: i64,
+        ooo_window_ms: i64,
+    ) -> Result<(), AppendError> {
+        if ooo_window_ms <= 0 {
+            return Err(AppendError::OutOfOrder {
+                timestamp: t,
+                labels: self.labels.clone(),
+            });
+        }
+        if t < head_max_t.max(max_t).saturating_sub(ooo_window_ms) {
+            return Err(AppendError::TooOldSample {
+                timestamp: t,
+                labels: self.labels.clone(),
+                window_ms: ooo_window_ms,
+            });
+        }
+        Ok(())
+    }
+
+    /// Histogram samples with `mint <= t <= maxt`, sorted by time, appended to `out`.
+    pub(crate) fn histograms_in_into(&self, mint: i64, maxt: i64, out: &mut Vec<(i64, Arc<[u8]>)>) {
+        if mint > maxt {
+            return;
+        }
+        out.extend(
+            self.histograms
+                .range(mint..=maxt)
+                .map(|(t, h)| (*t, Arc::clone(h))),
+        );
     }
 
     /// Applies Prometheus' `appendable` rules. `head_max_t` is the newest timestamp of the whole
@@ -88,22 +181,17 @@ impl MemSeries {
         if t > max_t {
             return self.append_in_order(t, v);
         }
+        if self.histograms.contains_key(&t) {
+            // A float where a histogram is: never the same sample.
+            return Err(AppendError::DuplicateTimestamp {
+                timestamp: t,
+                labels: self.labels.clone(),
+            });
+        }
         if t == max_t {
             return self.check_duplicate(t, self.last_value_bits, v);
         }
-        if ooo_window_ms <= 0 {
-            return Err(AppendError::OutOfOrder {
-                timestamp: t,
-                labels: self.labels.clone(),
-            });
-        }
-        if t < head_max_t.max(max_t).saturating_sub(ooo_window_ms) {
-            return Err(AppendError::TooOldSample {
-                timestamp: t,
-                labels: self.labels.clone(),
-                window_ms: ooo_window_ms,
-            });
-        }
+        self.check_out_of_order(t, max_t, head_max_t, ooo_window_ms)?;
         if let Some(existing) = self.in_order_value_at(t) {
             return self.check_duplicate(t, existing.to_bits(), v);
         }
@@ -204,7 +292,9 @@ impl MemSeries {
         if mint > maxt {
             return false;
         }
-        if self.ooo.range(mint..=maxt).next().is_some() {
+        if self.ooo.range(mint..=maxt).next().is_some()
+            || self.histograms.range(mint..=maxt).next().is_some()
+        {
             return true;
         }
         self.chunks_overlapping(mint, maxt).any(|c| {
@@ -225,6 +315,7 @@ impl MemSeries {
         let keep_from = self.chunks.partition_point(|c| c.max_t < t);
         self.chunks.drain(..keep_from);
         self.ooo = self.ooo.split_off(&t);
+        self.histograms = self.histograms.split_off(&t);
     }
 }
 

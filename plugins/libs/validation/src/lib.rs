@@ -43,8 +43,9 @@ pub use limits::{Limits, METRIC_NAME_LABEL, NameValidationScheme};
 pub use overrides::Overrides;
 pub use rate::{RateLimiter, ingestion_burst_size_limited, ingestion_rate_limited};
 pub use remote_write::{
-    DEFAULT_MAX_RECV_MSG_SIZE, Exemplar, Label, MetricMetadata, MetricType, Sample, TimeSeries,
-    WriteRequest, decode_write_request, decompress_write_request, encode_write_request,
+    BucketSpan, DEFAULT_MAX_RECV_MSG_SIZE, Exemplar, Histogram, Label, MetricMetadata, MetricType,
+    Sample, TimeSeries, WriteRequest, decode_write_request, decompress_write_request,
+    encode_write_request, histogram,
 };
 pub use sections::{AuthConfig, RuntimeConfigSection};
 pub use tenant::{

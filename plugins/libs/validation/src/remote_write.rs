@@ -6,9 +6,10 @@
 //! Label names and values are `bytes` on our side although prompb declares `string`: the wire
 //! encoding is identical, and it lets a label value with invalid UTF-8 fail only its own series
 //! (`err-mimir-label-value-invalid`), as in Mimir, instead of the whole request. Native
-//! histograms (field 4) are kept as undecoded message bytes: they are counted, not ingested.
-//! Metadata strings stay `string`, so invalid UTF-8 there fails the decode.
+//! histograms (field 4) are `prometheus.Histogram` as the ingester protocol declares it
+//! ([`Histogram`], same field numbers). Metadata strings stay `string`, so invalid UTF-8 there fails the decode.
 
+pub use mimir_proto::ingester::{BucketSpan, Histogram, histogram};
 use prost::Message as _;
 
 use crate::errors::{STATUS_BAD_REQUEST, ValidationError, flags, ids};
@@ -35,9 +36,9 @@ pub struct TimeSeries {
     pub samples: Vec<Sample>,
     #[prost(message, repeated, tag = "3")]
     pub exemplars: Vec<Exemplar>,
-    /// Encoded `prometheus.Histogram` messages, not decoded (native histograms are not ingested).
-    #[prost(bytes = "vec", repeated, tag = "4")]
-    pub histograms: Vec<Vec<u8>>,
+    /// Native histogram samples.
+    #[prost(message, repeated, tag = "4")]
+    pub histograms: Vec<Histogram>,
 }
 
 /// `prometheus.Label`; `string` fields in prompb, raw bytes here (see the module docs).
@@ -210,7 +211,17 @@ mod tests {
                     value: 1.0,
                     timestamp: 1_000,
                 }],
-                histograms: vec![vec![0x08, 0x01]],
+                histograms: vec![Histogram {
+                    count: Some(histogram::Count::CountInt(1)),
+                    schema: 3,
+                    positive_spans: vec![BucketSpan {
+                        offset: -2,
+                        length: 1,
+                    }],
+                    positive_deltas: vec![1],
+                    timestamp: 1_500,
+                    ..Histogram::default()
+                }],
             }],
             metadata: vec![MetricMetadata {
                 r#type: MetricType::Gauge as i32,

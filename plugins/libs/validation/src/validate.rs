@@ -10,14 +10,16 @@
 //! 4. Samples with a timestamp already seen in the series are dropped silently (first kept);
 //!    the others must not be after now + `creation_grace_period`, nor, when
 //!    `past_grace_period` is set, before now - `past_grace_period` - `out_of_order_time_window`.
-//!    One bad sample rejects the whole series.
+//!    Native histogram samples follow the same rules (among themselves for duplicates), with
+//!    the same errors. One bad sample rejects the whole series.
 //! 5. Metadata entries are cleaned and checked one by one (see `metadata.rs`).
 //!
 //! A rejected series does not fail the request: the good series are stored and Mimir answers
 //! HTTP 400 with the message of the FIRST error (series errors before metadata errors) once the
 //! rest is ingested, or without ingesting anything when nothing valid is left.
-//! Exemplars are dropped (Mimir's default `max_global_exemplars_per_user: 0` drops them too) and
-//! native histograms are counted but not ingested yet.
+//! Exemplars are dropped (Mimir's default `max_global_exemplars_per_user: 0` drops them too).
+//! Native histograms are passed on as their `prometheus.Histogram` message bytes (the ingester
+//! checks and stores them); they count as samples for the ingestion rate limit, as in Mimir.
 //!
 //! [`validate_write_request`] works on the decompressed request buffer through the zero-copy
 //! reader (`wire.rs`) and returns a [`Validated`] batch that borrows from it: no allocation per
@@ -47,6 +49,8 @@ pub struct ValidSeries {
     pub labels: Vec<(bytes::Bytes, bytes::Bytes)>,
     /// `(timestamp in ms, value)` in request order, timestamps unique.
     pub samples: Vec<(i64, f64)>,
+    /// `(timestamp in ms, encoded prometheus.Histogram)` in request order, timestamps unique.
+    pub histograms: Vec<(i64, bytes::Bytes)>,
 }
 
 /// The outcome of validating one decoded request (see [`validate_request`]).
@@ -64,8 +68,6 @@ pub struct ValidatedRequest {
     pub deduplicated_samples: usize,
     /// Exemplars received (all dropped: exemplar ingestion is not enabled).
     pub dropped_exemplars: usize,
-    /// Native histogram samples received (not ingested).
-    pub ignored_histograms: usize,
     /// Number of metadata entries accepted (`metadata.len()`).
     pub metadata_count: usize,
 }
@@ -76,12 +78,24 @@ impl ValidatedRequest {
         self.errors.first()
     }
 
-    /// Samples accepted across all series.
+    /// Samples accepted across all series, native histogram samples included.
     pub fn accepted_samples(&self) -> usize {
-        self.series.iter().map(|series| series.samples.len()).sum()
+        self.series
+            .iter()
+            .map(|series| series.samples.len() + series.histograms.len())
+            .sum()
     }
 
-    /// What the ingestion rate limiter is charged: samples + exemplars + metadata accepted.
+    /// Native histogram samples accepted across all series.
+    pub fn accepted_histograms(&self) -> usize {
+        self.series
+            .iter()
+            .map(|series| series.histograms.len())
+            .sum()
+    }
+
+    /// What the ingestion rate limiter is charged: samples (histograms included) + metadata
+    /// accepted.
     pub fn ingestion_items(&self) -> usize {
         self.accepted_samples() + self.metadata_count
     }
@@ -99,9 +113,11 @@ pub struct ValidSeriesView<'v, 'a> {
     pub labels: &'v [(&'a [u8], &'a [u8])],
     /// `(timestamp in ms, value)` in request order, timestamps unique.
     pub samples: &'v [(i64, f64)],
-    /// The series' encoded `prometheus.TimeSeries` message when it holds exactly `labels` and
-    /// `samples`, in this order, and nothing else (no exemplar, histogram or unknown field), so
-    /// that it can be passed on as it came.
+    /// `(timestamp in ms, encoded prometheus.Histogram)` in request order, timestamps unique.
+    pub histograms: &'v [(i64, &'a [u8])],
+    /// The series' encoded `prometheus.TimeSeries` message when it holds exactly `labels`,
+    /// `samples` and `histograms`, in this order, and nothing else (no exemplar or unknown
+    /// field), so that it can be passed on as it came.
     pub encoded: Option<&'a [u8]>,
 }
 
@@ -110,6 +126,7 @@ pub struct ValidSeriesView<'v, 'a> {
 struct Span<'a> {
     labels: (usize, usize),
     samples: (usize, usize),
+    histograms: (usize, usize),
     encoded: Option<&'a [u8]>,
 }
 
@@ -119,6 +136,7 @@ struct Span<'a> {
 pub struct Validated<'a> {
     labels: Vec<(&'a [u8], &'a [u8])>,
     samples: Vec<(i64, f64)>,
+    histograms: Vec<(i64, &'a [u8])>,
     spans: Vec<Span<'a>>,
     /// Metadata to store, HELP truncated.
     pub metadata: Vec<MetricMetadata>,
@@ -130,8 +148,6 @@ pub struct Validated<'a> {
     pub deduplicated_samples: usize,
     /// Exemplars received (all dropped: exemplar ingestion is not enabled).
     pub dropped_exemplars: usize,
-    /// Native histogram samples received (not ingested).
-    pub ignored_histograms: usize,
 }
 
 impl<'a> Validated<'a> {
@@ -145,6 +161,7 @@ impl<'a> Validated<'a> {
         self.spans.iter().map(|span| ValidSeriesView {
             labels: &self.labels[span.labels.0..span.labels.1],
             samples: &self.samples[span.samples.0..span.samples.1],
+            histograms: &self.histograms[span.histograms.0..span.histograms.1],
             encoded: span.encoded,
         })
     }
@@ -154,12 +171,18 @@ impl<'a> Validated<'a> {
         self.errors.first()
     }
 
-    /// Samples accepted across all series.
+    /// Samples accepted across all series, native histogram samples included.
     pub fn accepted_samples(&self) -> usize {
-        self.samples.len()
+        self.samples.len() + self.histograms.len()
     }
 
-    /// What the ingestion rate limiter is charged: samples + exemplars + metadata accepted.
+    /// Native histogram samples accepted across all series.
+    pub fn accepted_histograms(&self) -> usize {
+        self.histograms.len()
+    }
+
+    /// What the ingestion rate limiter is charged: samples (histograms included) + metadata
+    /// accepted.
     pub fn ingestion_items(&self) -> usize {
         self.accepted_samples() + self.metadata.len()
     }
@@ -181,6 +204,11 @@ impl<'a> Validated<'a> {
                         .map(|(name, value)| (buffer.slice_ref(name), buffer.slice_ref(value)))
                         .collect(),
                     samples: series.samples.to_vec(),
+                    histograms: series
+                        .histograms
+                        .iter()
+                        .map(|(t, h)| (*t, buffer.slice_ref(h)))
+                        .collect(),
                 })
                 .collect(),
             metadata: self.metadata.clone(),
@@ -188,7 +216,6 @@ impl<'a> Validated<'a> {
             dropped_samples: self.dropped_samples,
             deduplicated_samples: self.deduplicated_samples,
             dropped_exemplars: self.dropped_exemplars,
-            ignored_histograms: self.ignored_histograms,
             metadata_count: self.metadata.len(),
         }
     }
@@ -259,13 +286,14 @@ fn validate_series<'a>(
     result: &mut Validated<'a>,
 ) {
     result.dropped_exemplars += series.exemplars;
-    result.ignored_histograms += series.histograms;
     let samples = &series.samples;
+    let histograms = &series.histograms;
+    let received = samples.len() + histograms.len();
     let labels = &mut series.labels;
     let received_labels = labels.len();
     labels.retain(|(_, value)| !value.is_empty());
     if labels.is_empty() {
-        result.dropped_samples += samples.len();
+        result.dropped_samples += received;
         return;
     }
     let mut as_received = !series.other_fields && labels.len() == received_labels;
@@ -275,17 +303,26 @@ fn validate_series<'a>(
     }
 
     let samples_start = result.samples.len();
+    let histograms_start = result.histograms.len();
     let checked = check_labels(limits, labels).and_then(|metric_name| {
-        check_samples(limits, now_ms, metric_name, samples, &mut result.samples)
+        check_samples(limits, now_ms, metric_name, samples, &mut result.samples)?;
+        check_samples(
+            limits,
+            now_ms,
+            metric_name,
+            histograms,
+            &mut result.histograms,
+        )
     });
     if let Err(error) = checked {
         result.samples.truncate(samples_start);
-        result.dropped_samples += samples.len();
+        result.histograms.truncate(histograms_start);
+        result.dropped_samples += received;
         result.errors.push(error);
         return;
     }
-    let kept = result.samples.len() - samples_start;
-    result.deduplicated_samples += samples.len() - kept;
+    let kept = result.samples.len() - samples_start + result.histograms.len() - histograms_start;
+    result.deduplicated_samples += received - kept;
     if kept == 0 {
         return;
     }
@@ -294,7 +331,8 @@ fn validate_series<'a>(
     result.spans.push(Span {
         labels: (labels_start, result.labels.len()),
         samples: (samples_start, result.samples.len()),
-        encoded: (as_received && kept == samples.len()).then_some(series.encoded),
+        histograms: (histograms_start, result.histograms.len()),
+        encoded: (as_received && kept == received).then_some(series.encoded),
     });
 }
 
@@ -448,14 +486,15 @@ fn remove_non_ascii(name: &[u8]) -> Vec<u8> {
 /// instead of a hash set.
 const SCAN_DUPLICATES_UP_TO: usize = 16;
 
-/// Mimir's `validateSamples`: duplicate timestamps dropped (the first kept), grace periods
-/// enforced. Appends the kept samples to `kept`; on error some may have been appended.
-fn check_samples(
+/// Mimir's `validateSamples` (and `validateSampleHistogram`'s time checks, for `(timestamp,
+/// histogram)` pairs): duplicate timestamps dropped (the first kept), grace periods enforced.
+/// Appends the kept samples to `kept`; on error some may have been appended.
+fn check_samples<V: Copy>(
     limits: &Limits,
     now_ms: i64,
     metric_name: &[u8],
-    samples: &[(i64, f64)],
-    kept: &mut Vec<(i64, f64)>,
+    samples: &[(i64, V)],
+    kept: &mut Vec<(i64, V)>,
 ) -> Result<(), ValidationError> {
     let newest_allowed = now_ms.saturating_add(limits.creation_grace_period.as_millis_i64());
     let oldest_allowed = (!limits.past_grace_period.is_zero()).then(|| {

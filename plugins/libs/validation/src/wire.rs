@@ -4,8 +4,9 @@
 //! prost's decoding of [`WriteRequest`](crate::WriteRequest) accepts (the tests compare both):
 //! wire types are checked for known fields, unknown fields (groups included) are skipped, a
 //! repeated scalar field keeps its last value, exemplars are read through to be checked, and
-//! native histograms (field 4) are taken as opaque bytes. Metadata entries, rare and small, are
-//! decoded with prost.
+//! native histograms (field 4) are checked field by field and kept as their message bytes (with
+//! their timestamp), to be passed on to ingesters as they came. Metadata entries, rare and small,
+//! are decoded with prost.
 
 use mimir_proto::wire::{FIXED64, LEN, RECURSION_LIMIT, Reader, VARINT, WireError};
 use prost::Message as _;
@@ -28,10 +29,11 @@ pub(crate) struct SeriesView<'a> {
     /// (timestamp in ms, value) in request order.
     pub(crate) samples: Vec<(i64, f64)>,
     pub(crate) exemplars: usize,
-    pub(crate) histograms: usize,
+    /// (timestamp in ms, encoded `prometheus.Histogram` message) in request order.
+    pub(crate) histograms: Vec<(i64, &'a [u8])>,
     /// The encoded `prometheus.TimeSeries` message.
     pub(crate) encoded: &'a [u8],
-    /// Whether `encoded` has fields other than labels (1) and samples (2).
+    /// Whether `encoded` has fields other than labels (1), samples (2) and histograms (4).
     pub(crate) other_fields: bool,
 }
 
@@ -98,6 +100,78 @@ fn check_exemplar(bytes: &[u8], depth: u32) -> Result<(), WireError> {
     Ok(())
 }
 
+/// A `prometheus.BucketSpan`, read only to be checked.
+fn check_span(bytes: &[u8], depth: u32) -> Result<(), WireError> {
+    let mut reader = Reader::new(bytes);
+    while !reader.is_empty() {
+        match reader.key()? {
+            (1 | 2, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            (field, wire_type) => reader.skip(field, wire_type, depth)?,
+        }
+    }
+    Ok(())
+}
+
+/// A repeated `sint64` (varint) or `double` (fixed64) field, packed or not, as prost reads it.
+fn check_repeated(reader: &mut Reader<'_>, wire_type: u8, element: u8) -> Result<(), WireError> {
+    if wire_type == LEN {
+        let mut packed = Reader::new(reader.len_delimited()?);
+        while !packed.is_empty() {
+            if element == VARINT {
+                packed.varint()?;
+            } else {
+                packed.fixed64()?;
+            }
+        }
+        return Ok(());
+    }
+    expect(wire_type, element)?;
+    if element == VARINT {
+        reader.varint()?;
+    } else {
+        reader.fixed64()?;
+    }
+    Ok(())
+}
+
+/// A `prometheus.Histogram`, checked as prost would decode it; returns its timestamp.
+fn read_histogram(bytes: &[u8], depth: u32) -> Result<i64, WireError> {
+    let mut reader = Reader::new(bytes);
+    let mut timestamp = 0i64;
+    while !reader.is_empty() {
+        match reader.key()? {
+            // count_int, schema, zero_count_int, reset_hint.
+            (1 | 4 | 6 | 14, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            // count_float, sum, zero_threshold, zero_count_float.
+            (2 | 3 | 5 | 7, wire_type) => {
+                expect(wire_type, FIXED64)?;
+                reader.fixed64()?;
+            }
+            // Spans.
+            (8 | 11, wire_type) => {
+                expect(wire_type, LEN)?;
+                check_span(reader.len_delimited()?, depth - 1)?;
+            }
+            // Deltas.
+            (9 | 12, wire_type) => check_repeated(&mut reader, wire_type, VARINT)?,
+            // Counts and custom values.
+            (10 | 13 | 16, wire_type) => check_repeated(&mut reader, wire_type, FIXED64)?,
+            (15, wire_type) => {
+                expect(wire_type, VARINT)?;
+                timestamp = reader.varint()? as i64;
+            }
+            (field, wire_type) => reader.skip(field, wire_type, depth)?,
+        }
+    }
+    Ok(timestamp)
+}
+
 /// A `prometheus.TimeSeries` into `view`; `depth` is the recursion budget of its fields.
 fn read_series<'a>(
     bytes: &'a [u8],
@@ -107,7 +181,7 @@ fn read_series<'a>(
     view.labels.clear();
     view.samples.clear();
     view.exemplars = 0;
-    view.histograms = 0;
+    view.histograms.clear();
     view.encoded = bytes;
     view.other_fields = false;
     let mut reader = Reader::new(bytes);
@@ -131,9 +205,9 @@ fn read_series<'a>(
             }
             (4, wire_type) => {
                 expect(wire_type, LEN)?;
-                reader.len_delimited()?;
-                view.histograms += 1;
-                view.other_fields = true;
+                let histogram = reader.len_delimited()?;
+                let timestamp = read_histogram(histogram, depth - 1)?;
+                view.histograms.push((timestamp, histogram));
             }
             (field, wire_type) => {
                 reader.skip(field, wire_type, depth)?;

@@ -406,7 +406,7 @@ fn for_each_series_snapshots_all_samples_in_ref_order() {
     h.append_series(up("b"), &[(5, 5.0)]).unwrap();
     h.get_or_create_series(up("empty")).unwrap();
     let mut seen = Vec::new();
-    h.for_each_series(|r, l, s| seen.push((r, l.clone(), s.to_vec())));
+    h.for_each_series(|r, l, s, _| seen.push((r, l.clone(), s.to_vec())));
     assert_eq!(
         seen,
         [
@@ -550,7 +550,7 @@ type Contents = (SeriesRef, Labels, Vec<(i64, u64)>);
 /// Every series' data, for comparing heads.
 fn contents(head: &Head) -> Vec<Contents> {
     let mut all = Vec::new();
-    head.for_each_series(|series_ref, labels, samples| {
+    head.for_each_series(|series_ref, labels, samples, _| {
         let samples = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
         all.push((series_ref, labels.clone(), samples));
     });
@@ -694,4 +694,129 @@ fn a_kept_selection_serves_until_a_series_is_created_or_removed() {
     // A removed series is gone at once.
     assert!(h.truncate_before(25) > 0);
     assert_eq!(jobs(&h.selection(&[eq("__name__", "up")])), ["c"]);
+}
+
+fn histograms_of(head: &Head, labels: &Labels, mint: i64, maxt: i64) -> Vec<(i64, Vec<u8>)> {
+    let matchers: Vec<Matcher> = labels.iter().map(|l| eq(&l.name, &l.value)).collect();
+    let page = head.select(&matchers, mint, maxt, None, 0);
+    page.series
+        .into_iter()
+        .find(|s| s.labels == *labels)
+        .map(|s| s.histograms.iter().map(|(t, h)| (*t, h.to_vec())).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn histograms_follow_the_append_rules_on_one_time_line_with_floats() {
+    let h = head(0, 0);
+    let (r, _) = h.get_or_create_series(up("h")).unwrap();
+    assert_eq!(h.append_histogram(r, 10, b"a"), Ok(AppendOutcome::InOrder));
+    assert_eq!(h.append_histogram(r, 20, b"b"), Ok(AppendOutcome::InOrder));
+    // An exact duplicate is ignored; other content at that timestamp is refused.
+    assert_eq!(
+        h.append_histogram(r, 20, b"b"),
+        Ok(AppendOutcome::Duplicate)
+    );
+    assert!(matches!(
+        h.append_histogram(r, 20, b"c"),
+        Err(AppendError::DuplicateTimestamp { timestamp: 20, .. })
+    ));
+    // A float after the newest histogram is in order; at or before it, it is not.
+    assert_eq!(h.append(r, 30, 1.0), Ok(AppendOutcome::InOrder));
+    assert!(matches!(
+        h.append(r, 25, 1.0),
+        Err(AppendError::OutOfOrder { timestamp: 25, .. })
+    ));
+    assert!(matches!(
+        h.append_histogram(r, 30, b"d"),
+        Err(AppendError::DuplicateTimestamp { timestamp: 30, .. })
+    ));
+    assert!(matches!(
+        h.append_histogram(r, 29, b"d"),
+        Err(AppendError::OutOfOrder { timestamp: 29, .. })
+    ));
+    assert_eq!(h.append_histogram(r, 40, b"e"), Ok(AppendOutcome::InOrder));
+    assert!(matches!(
+        h.append(r, 40, 1.0),
+        Err(AppendError::DuplicateTimestamp { timestamp: 40, .. })
+    ));
+    assert!(matches!(
+        h.append(r, 35, 1.0),
+        Err(AppendError::OutOfOrder { timestamp: 35, .. })
+    ));
+    assert_eq!(samples_of(&h, &up("h"), 0, 100), [(30, 1.0)]);
+    assert_eq!(
+        histograms_of(&h, &up("h"), 15, 40),
+        [(20, b"b".to_vec()), (40, b"e".to_vec())]
+    );
+    assert_eq!(h.min_time(), Some(10));
+    assert_eq!(h.max_time(), Some(40));
+}
+
+#[test]
+fn histograms_out_of_order_inside_the_window() {
+    let h = head(100, 0);
+    let (r, _) = h.get_or_create_series(up("h")).unwrap();
+    h.append_histogram(r, 200, b"a").unwrap();
+    h.append(r, 150, 2.0).unwrap();
+    assert_eq!(
+        h.append_histogram(r, 120, b"b"),
+        Ok(AppendOutcome::OutOfOrder)
+    );
+    assert_eq!(
+        h.append_histogram(r, 120, b"b"),
+        Ok(AppendOutcome::Duplicate)
+    );
+    assert!(matches!(
+        h.append_histogram(r, 150, b"b"),
+        Err(AppendError::DuplicateTimestamp { timestamp: 150, .. })
+    ));
+    assert!(matches!(
+        h.append(r, 120, 1.0),
+        Err(AppendError::DuplicateTimestamp { timestamp: 120, .. })
+    ));
+    assert!(matches!(
+        h.append_histogram(r, 99, b"c"),
+        Err(AppendError::TooOldSample { timestamp: 99, .. })
+    ));
+    assert_eq!(
+        histograms_of(&h, &up("h"), 0, 1000),
+        [(120, b"b".to_vec()), (200, b"a".to_vec())]
+    );
+}
+
+#[test]
+fn histogram_only_series_are_selected_listed_truncated_and_snapshotted() {
+    let h = head(0, 0);
+    let (r, _) = h.get_or_create_series(up("h")).unwrap();
+    for t in [10, 20, 30] {
+        h.append_histogram(r, t, &[t as u8]).unwrap();
+    }
+    let (floats, _) = h.get_or_create_series(up("f")).unwrap();
+    h.append(floats, 5, 1.0).unwrap();
+    assert_eq!(
+        h.series(&[eq("__name__", "up")], 11, 19),
+        Vec::<Labels>::new()
+    );
+    assert_eq!(h.series(&[eq("__name__", "up")], 20, 20), vec![up("h")]);
+    assert_eq!(h.label_values("job", &[], 25, 40), vec!["h".to_string()]);
+    let page = h.select(&[eq("__name__", "up")], 0, 100, None, 0);
+    assert_eq!(page.series.len(), 2);
+    assert!(page.series[1].samples.is_empty());
+    assert_eq!(page.series[1].histograms.len(), 3);
+
+    let mut seen = Vec::new();
+    h.for_each_series(|series_ref, _, samples, histograms| {
+        seen.push((series_ref, samples.len(), histograms.len()));
+    });
+    assert_eq!(seen, [(r, 0, 3), (floats, 1, 0)]);
+
+    assert_eq!(h.truncate_before(20), 1, "the float series is gone");
+    assert_eq!(
+        histograms_of(&h, &up("h"), 0, 100),
+        [(20, vec![20]), (30, vec![30])]
+    );
+    assert_eq!(h.min_time(), Some(20));
+    assert_eq!(h.truncate_before(31), 1);
+    assert_eq!(h.num_series(), 0);
 }

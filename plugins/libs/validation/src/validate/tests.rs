@@ -7,7 +7,9 @@ use prost::Message as _;
 use super::*;
 use crate::duration::PromDuration;
 use crate::limits::NameValidationScheme;
-use crate::remote_write::{Exemplar, Label, MetricMetadata, Sample, TimeSeries};
+use crate::remote_write::{
+    BucketSpan, Exemplar, Histogram, Label, MetricMetadata, Sample, TimeSeries, histogram,
+};
 
 const NOW_MS: i64 = 1_700_000_000_000;
 
@@ -27,6 +29,29 @@ fn raw_series(labels: Vec<Label>, timestamps: &[i64]) -> TimeSeries {
             .collect(),
         exemplars: Vec::new(),
         histograms: Vec::new(),
+    }
+}
+
+/// An integer native histogram sample at `timestamp` with `count` observations.
+fn native(timestamp: i64, count: u64) -> Histogram {
+    Histogram {
+        count: Some(histogram::Count::CountInt(count)),
+        sum: 1.5,
+        schema: 0,
+        positive_spans: vec![BucketSpan {
+            offset: 0,
+            length: 1,
+        }],
+        positive_deltas: vec![count as i64],
+        timestamp,
+        ..Histogram::default()
+    }
+}
+
+fn histogram_series(name: &str, histograms: Vec<Histogram>) -> TimeSeries {
+    TimeSeries {
+        histograms,
+        ..series(&[("__name__", name)], &[])
     }
 }
 
@@ -470,31 +495,91 @@ fn the_utf8_scheme_accepts_dotted_names() {
 }
 
 #[test]
-fn exemplars_are_dropped_and_histograms_counted() {
+fn exemplars_are_dropped_and_histograms_passed_on() {
     let mut one = series(&[("__name__", "up")], &[NOW_MS]);
     one.exemplars.push(Exemplar {
         labels: vec![Label::new("trace_id", "abc")],
         value: 1.0,
         timestamp: NOW_MS,
     });
-    one.histograms.push(vec![0x08, 0x01]);
-    let only_histograms = TimeSeries {
-        histograms: vec![vec![0x08, 0x01]],
-        ..series(&[("__name__", "latency")], &[])
-    };
+    one.histograms.push(native(NOW_MS - 1, 2));
+    let only_histograms = histogram_series(
+        "latency",
+        vec![native(NOW_MS - 2, 1), native(NOW_MS, 3), native(NOW_MS, 4)],
+    );
     let result = validate_request(
         &Limits::default(),
         now(),
-        request(vec![one, only_histograms]),
+        request(vec![one.clone(), only_histograms.clone()]),
     );
     assert_eq!(result.dropped_exemplars, 1);
-    assert_eq!(result.ignored_histograms, 2);
+    assert!(result.errors.is_empty());
     assert_eq!(
         result.series.len(),
-        1,
-        "a series without samples is not stored"
+        2,
+        "a series of histograms only is stored"
     );
-    assert!(result.errors.is_empty());
+    let bytes = |h: &Histogram| bytes::Bytes::from(h.encode_to_vec());
+    assert_eq!(
+        result.series[0].histograms,
+        [(NOW_MS - 1, bytes(&one.histograms[0]))]
+    );
+    assert_eq!(
+        result.series[1].histograms,
+        [
+            (NOW_MS - 2, bytes(&only_histograms.histograms[0])),
+            (NOW_MS, bytes(&only_histograms.histograms[1])),
+        ],
+        "a histogram at a timestamp already seen is dropped, the first kept"
+    );
+    assert_eq!(result.deduplicated_samples, 1);
+    assert_eq!(result.accepted_histograms(), 3);
+    assert_eq!(result.accepted_samples(), 4);
+    assert_eq!(result.ingestion_items(), 4, "histograms count as samples");
+}
+
+#[test]
+fn histograms_follow_the_sample_time_rules_with_the_same_errors() {
+    let limits = Limits {
+        past_grace_period: PromDuration::from_mins(60),
+        ..Limits::default()
+    };
+    let future = histogram_series("h", vec![native(NOW_MS, 1), native(NOW_MS + 600_001, 1)]);
+    let past = histogram_series("h", vec![native(NOW_MS - 3_600_001, 1)]);
+    let mut mixed = series(&[("__name__", "m")], &[NOW_MS]);
+    mixed.histograms.push(native(NOW_MS + 600_001, 1));
+    let good = histogram_series("g", vec![native(NOW_MS - 3_600_000, 1)]);
+    let result = validate_request(&limits, now(), request(vec![future, past, mixed, good]));
+    let messages: Vec<(&str, &str)> = result
+        .errors
+        .iter()
+        .map(|e| (e.id, e.message.split(" (err-").next().unwrap()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (
+                ids::TOO_FAR_IN_FUTURE,
+                "received a sample whose timestamp is too far in the future, timestamp: \
+                 1700000600001 series: 'h'"
+            ),
+            (
+                ids::TOO_FAR_IN_PAST,
+                "received a sample whose timestamp is too far in the past, timestamp: \
+                 1699996399999 series: 'h'"
+            ),
+            (
+                ids::TOO_FAR_IN_FUTURE,
+                "received a sample whose timestamp is too far in the future, timestamp: \
+                 1700000600001 series: 'm'"
+            ),
+        ]
+    );
+    assert_eq!(result.series.len(), 1);
+    assert_eq!(
+        result.dropped_samples, 5,
+        "every sample of a rejected series"
+    );
 }
 
 #[test]
@@ -514,6 +599,11 @@ fn a_series_is_passed_on_as_it_came_only_when_validation_changed_nothing() {
     let unsorted = series(&[("job", "a"), ("__name__", "up")], &[NOW_MS]);
     let empty_value = series(&[("__name__", "up"), ("job", "")], &[NOW_MS]);
     let duplicate_sample = series(&[("__name__", "up")], &[NOW_MS, NOW_MS]);
+    let mut with_histograms = series(&[("__name__", "up"), ("job", "h")], &[NOW_MS]);
+    with_histograms.histograms = vec![native(NOW_MS - 5, 1), native(NOW_MS - 4, 2)];
+    let encoded_histograms = with_histograms.encode_to_vec();
+    let mut duplicate_histogram = series(&[("__name__", "up")], &[]);
+    duplicate_histogram.histograms = vec![native(NOW_MS, 1), native(NOW_MS, 1)];
     let mut with_exemplar = series(&[("__name__", "up")], &[NOW_MS]);
     with_exemplar.exemplars.push(Exemplar {
         labels: vec![Label::new("trace_id", "abc")],
@@ -527,14 +617,24 @@ fn a_series_is_passed_on_as_it_came_only_when_validation_changed_nothing() {
         empty_value,
         duplicate_sample,
         with_exemplar,
+        with_histograms,
+        duplicate_histogram,
     ])
     .encode_to_vec();
     let validated = validate_write_request(&Limits::default(), now(), &buffer).unwrap();
     let encoded: Vec<Option<&[u8]>> = validated.series().map(|s| s.encoded).collect();
     assert_eq!(
         encoded,
-        [Some(&encoded_first[..]), None, None, None, None],
-        "only the first series is unchanged"
+        [
+            Some(&encoded_first[..]),
+            None,
+            None,
+            None,
+            None,
+            Some(&encoded_histograms[..]),
+            None
+        ],
+        "only the first series and the one with histograms are unchanged"
     );
     let first = validated.series().next().unwrap();
     let decoded = TimeSeries::decode(first.encoded.unwrap()).unwrap();
@@ -576,7 +676,9 @@ proptest::proptest! {
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
         let timestamps: Vec<i64> = offsets.iter().map(|o| NOW_MS + o * 600_000).collect();
-        let write = request(vec![series(&labels, &timestamps), series(&labels, &[NOW_MS])]);
+        let mut first = series(&labels, &timestamps);
+        first.histograms = timestamps.iter().map(|t| native(*t + 1, 1)).collect();
+        let write = request(vec![first, series(&labels, &[NOW_MS])]);
         let buffer = write.encode_to_vec();
         let borrowed = validate_write_request(&Limits::default(), now(), &buffer).unwrap();
         let owned = validate_request(&Limits::default(), now(), write);
@@ -587,6 +689,9 @@ proptest::proptest! {
                 series.labels.iter().map(|(n, v)| (&n[..], &v[..])).collect();
             proptest::prop_assert_eq!(view.labels, &labels[..]);
             proptest::prop_assert_eq!(view.samples, &series.samples[..]);
+            let histograms: Vec<(i64, &[u8])> =
+                series.histograms.iter().map(|(t, h)| (*t, &h[..])).collect();
+            proptest::prop_assert_eq!(view.histograms, &histograms[..]);
         }
         proptest::prop_assert_eq!(borrowed.accepted_samples(), owned.accepted_samples());
         proptest::prop_assert_eq!(borrowed.dropped_samples, owned.dropped_samples);

@@ -3,13 +3,24 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::remote_write::{Exemplar, Label, MetricType, Sample, TimeSeries, WriteRequest};
+use crate::remote_write::{
+    BucketSpan, Exemplar, Histogram, Label, MetricType, Sample, TimeSeries, WriteRequest, histogram,
+};
 use mimir_proto::wire::{END_GROUP, FIXED32, START_GROUP};
 
-/// What the reader saw, per series: labels, samples as (timestamp, value bits), exemplar and
-/// histogram counts, whether other fields were present; plus the metadata.
+/// Histograms as (timestamp, prost's encoding of the message).
+type Histograms = Vec<(i64, Vec<u8>)>;
+
+/// What the reader saw, per series: labels, samples as (timestamp, value bits), exemplar count,
+/// histograms, whether other fields were present; plus the metadata.
 type Seen = (
-    Vec<(Vec<(Vec<u8>, Vec<u8>)>, Vec<(i64, u64)>, usize, usize, bool)>,
+    Vec<(
+        Vec<(Vec<u8>, Vec<u8>)>,
+        Vec<(i64, u64)>,
+        usize,
+        Histograms,
+        bool,
+    )>,
     Vec<MetricMetadata>,
 );
 
@@ -30,7 +41,18 @@ fn read_all(buffer: &[u8]) -> Result<Seen, WireError> {
                 .map(|(t, v)| (*t, v.to_bits()))
                 .collect(),
             view.exemplars,
-            view.histograms,
+            view.histograms
+                .iter()
+                .map(|(t, bytes)| {
+                    assert!(
+                        bytes.as_ptr_range().start >= buffer.as_ptr_range().start
+                            && bytes.as_ptr_range().end <= buffer.as_ptr_range().end
+                    );
+                    // The reader accepted it, so prost must read it: a panic here is a mismatch.
+                    let decoded = Histogram::decode(*bytes).expect("prost reads the histogram");
+                    (*t, decoded.encode_to_vec())
+                })
+                .collect(),
             view.other_fields,
         ));
     })?;
@@ -55,7 +77,11 @@ fn prost_view(request: &WriteRequest) -> Seen {
                     .map(|s| (s.timestamp, s.value.to_bits()))
                     .collect(),
                 series.exemplars.len(),
-                series.histograms.len(),
+                series
+                    .histograms
+                    .iter()
+                    .map(|h| (h.timestamp, h.encode_to_vec()))
+                    .collect(),
                 false,
             )
         })
@@ -98,7 +124,7 @@ fn request() -> impl Strategy<Value = WriteRequest> {
         prop::collection::vec(label(), 0..5),
         prop::collection::vec(sample, 0..4),
         prop::collection::vec(exemplar, 0..2),
-        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..4), 0..2),
+        prop::collection::vec(histogram_strategy(), 0..3),
     )
         .prop_map(|(labels, samples, exemplars, histograms)| TimeSeries {
             labels,
@@ -122,6 +148,61 @@ fn request() -> impl Strategy<Value = WriteRequest> {
             timeseries,
             metadata,
         })
+}
+
+fn histogram_strategy() -> impl Strategy<Value = Histogram> {
+    let span = (any::<i32>(), 0u32..4).prop_map(|(offset, length)| BucketSpan { offset, length });
+    let count = prop_oneof![
+        Just(None),
+        any::<u64>().prop_map(|c| Some(histogram::Count::CountInt(c))),
+        any::<f64>().prop_map(|c| Some(histogram::Count::CountFloat(c))),
+    ];
+    let zero_count = prop_oneof![
+        Just(None),
+        any::<u64>().prop_map(|c| Some(histogram::ZeroCount::ZeroCountInt(c))),
+        any::<f64>().prop_map(|c| Some(histogram::ZeroCount::ZeroCountFloat(c))),
+    ];
+    (
+        (count, any::<f64>(), -60i32..10, any::<f64>(), zero_count),
+        (
+            prop::collection::vec(span.clone(), 0..3),
+            prop::collection::vec(any::<i64>(), 0..3),
+            prop::collection::vec(any::<f64>(), 0..3),
+        ),
+        (
+            prop::collection::vec(span, 0..3),
+            prop::collection::vec(any::<i64>(), 0..3),
+            prop::collection::vec(any::<f64>(), 0..3),
+        ),
+        (
+            -1i32..5,
+            any::<i64>(),
+            prop::collection::vec(any::<f64>(), 0..3),
+        ),
+    )
+        .prop_map(
+            |(
+                (count, sum, schema, zero_threshold, zero_count),
+                (negative_spans, negative_deltas, negative_counts),
+                (positive_spans, positive_deltas, positive_counts),
+                (reset_hint, timestamp, custom_values),
+            )| Histogram {
+                count,
+                sum,
+                schema,
+                zero_threshold,
+                zero_count,
+                negative_spans,
+                negative_deltas,
+                negative_counts,
+                positive_spans,
+                positive_deltas,
+                positive_counts,
+                reset_hint,
+                timestamp,
+                custom_values,
+            },
+        )
 }
 
 /// The reader accepts `buffer` exactly when prost does, and then sees what prost sees.
@@ -155,10 +236,10 @@ proptest! {
         prop_assert_eq!(&metadata, &sent.metadata);
         prop_assert_eq!(series.len(), sent.timeseries.len());
         for (got, sent) in series.iter().zip(&sent.timeseries) {
-            prop_assert_eq!(
-                got.4,
-                !sent.exemplars.is_empty() || !sent.histograms.is_empty()
-            );
+            prop_assert_eq!(got.4, !sent.exemplars.is_empty());
+            let timestamps: Vec<i64> = got.3.iter().map(|(t, _)| *t).collect();
+            let sent_timestamps: Vec<i64> = sent.histograms.iter().map(|h| h.timestamp).collect();
+            prop_assert_eq!(timestamps, sent_timestamps);
         }
         agrees_with_prost(&encoded)?;
     }
@@ -312,4 +393,67 @@ fn metadata_is_read_with_its_type() {
     };
     let (_, metadata) = read_all(&sent.encode_to_vec()).unwrap();
     assert_eq!(metadata, sent.metadata);
+}
+
+/// A request of one series holding one histogram message with body `histogram`.
+fn with_histogram(histogram: &[u8]) -> Vec<u8> {
+    let label = [len_field(1, b"__name__"), len_field(2, b"h")].concat();
+    let series = [len_field(1, &label), len_field(4, histogram)].concat();
+    len_field(1, &series)
+}
+
+#[test]
+fn histogram_fields_are_checked_as_prost_checks_them() {
+    let varint = |field: u32, value: u8| [key(field, VARINT), vec![value]].concat();
+    let double = |field: u32| [key(field, FIXED64), 1.5f64.to_le_bytes().to_vec()].concat();
+    let good = [
+        // Unpacked deltas and counts, next to packed ones.
+        [varint(12, 2), varint(12, 3), len_field(12, &[2, 4])].concat(),
+        [double(13), len_field(13, &[0; 16]), double(16)].concat(),
+        // Both members of a oneof: the last wins.
+        [varint(1, 3), double(2), varint(6, 1), double(7)].concat(),
+        // A span with an unknown field, a group in the histogram, any reset hint.
+        [
+            len_field(11, &[varint(1, 3), varint(2, 2), varint(9, 1)].concat()),
+            key(20, START_GROUP),
+            key(20, END_GROUP),
+            varint(14, 77),
+        ]
+        .concat(),
+        varint(15, 42),
+        Vec::new(),
+    ];
+    for histogram in good {
+        let buffer = with_histogram(&histogram);
+        assert!(read_all(&buffer).is_ok(), "{histogram:?}");
+        check(&buffer);
+    }
+    let (seen, _) = read_all(&with_histogram(&varint(15, 42))).unwrap();
+    assert_eq!(seen[0].3[0].0, 42);
+    assert!(
+        !seen[0].4,
+        "a histogram alone lets the series pass on as it came"
+    );
+    let bad = [
+        // Packed doubles whose length is not a multiple of 8.
+        len_field(13, &[0; 9]),
+        len_field(16, &[0; 7]),
+        // A packed varint cut short.
+        len_field(9, &[0x80]),
+        // Wrong wire types: count_int as fixed64, sum as varint, a span as varint, timestamp as
+        // fixed64, a span's offset as fixed64, deltas as fixed64.
+        double(1),
+        varint(3, 1),
+        varint(8, 1),
+        double(15),
+        len_field(11, &double(1)),
+        double(9),
+        // Counts as a varint.
+        varint(10, 1),
+    ];
+    for histogram in bad {
+        let buffer = with_histogram(&histogram);
+        assert!(read_all(&buffer).is_err(), "{histogram:?}");
+        check(&buffer);
+    }
 }
