@@ -6,6 +6,15 @@
 //!
 //! Like every component it depends only on the SDK, `mimir-proto` and `plugins/libs/*`.
 
+/// This plugin's allocator: the read path allocates per series (label strings, sample vectors,
+/// engine steps), and glibc's malloc was a fifth of a query's CPU. The ingester and the
+/// distributor keep the system allocator: with mimalloc the write path's memory per series nearly
+/// doubled (retained pages), for 25% less CPU per sample. Each plugin is its own dynamic library with its own allocator; memory crosses the ABI
+/// only in `abi_stable` types, which free with the allocator that allocated them. mimalloc is built
+/// with local-dynamic TLS, as the plugins are `dlopen`ed, many at once.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod api;
 mod config;
 mod json;

@@ -16,12 +16,6 @@
 //! mimir_plugin_sdk::export_component!(Hello);
 //! ```
 
-/// The allocator of every plugin built with the SDK (feature `mimalloc`, on by default): the read
-/// and write paths allocate per series, and glibc's malloc was a fifth of a query's CPU.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod adapter;
 mod bus;
 mod context;
