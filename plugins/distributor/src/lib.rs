@@ -17,11 +17,11 @@ use mimir_ingester_client::{
 };
 use mimir_plugin_sdk::http::{self, HttpRequest, HttpResponse};
 use mimir_plugin_sdk::{
-    CallMeta, Component, Context, Counter, Error, HttpRoute, PluginManifest, SharedSection,
+    CallMeta, Component, Context, Counter, Error, Family, HttpRoute, PluginManifest, SharedSection,
 };
 use mimir_validation::{
-    AuthConfig, Overrides, RateLimiter, decompress_write_request, tenant_from_org_id,
-    validate_write_request,
+    AuthConfig, Overrides, RateLimiter, decompress_write_request, discard_reason,
+    tenant_from_org_id, validate_write_request,
 };
 
 use crate::config::DistributorConfig;
@@ -40,9 +40,29 @@ pub struct Distributor {
     ring_refresh: Duration,
     heartbeat_timeout: Duration,
     received_samples: Counter,
+    /// `cortex_discarded_samples_total{reason, user}`: samples refused by validation or the rate
+    /// limit, by Mimir's reason.
+    discarded_samples: Family<Vec<(String, String)>, Counter>,
 }
 
+/// Mimir's reason for samples refused by the ingestion rate limit.
+const RATE_LIMITED: &str = "rate_limited";
+
 impl Distributor {
+    /// Counts `samples` of `tenant` discarded for `id` (an error id, or a reason itself).
+    fn discard(&self, tenant: &str, id: &str, samples: usize) {
+        if samples == 0 {
+            return;
+        }
+        let reason = discard_reason(id).unwrap_or_else(|| id.to_string());
+        self.discarded_samples
+            .get_or_create(&vec![
+                ("reason".to_string(), reason),
+                ("user".to_string(), tenant.to_string()),
+            ])
+            .inc_by(samples as u64);
+    }
+
     async fn push(&self, request: &HttpRequest) -> PushReply {
         let tenant = if self.auth.multitenancy_enabled {
             match tenant_from_org_id(http::header(request, "X-Scope-OrgID")) {
@@ -61,6 +81,9 @@ impl Distributor {
             Ok(validated) => validated,
             Err(error) => return PushReply::from_validation(&error),
         };
+        for (id, samples) in &validated.discarded_samples {
+            self.discard(&tenant, id, *samples);
+        }
         if validated.is_empty() {
             return match validated.first_error() {
                 Some(error) => PushReply::from_validation(error),
@@ -72,6 +95,7 @@ impl Distributor {
             self.rate_limiter
                 .check_ingestion(&tenant, items, Instant::now(), &limits)
         {
+            self.discard(&tenant, RATE_LIMITED, validated.accepted_samples());
             return PushReply::from_validation(&error);
         }
         let first_invalid = validated.first_error().cloned();
@@ -151,6 +175,12 @@ impl Component for Distributor {
             "The total number of received samples, excluding rejected and deduped samples",
             received_samples.clone(),
         );
+        let discarded_samples = Family::default();
+        context.registry().register(
+            "cortex_discarded_samples",
+            "The total number of samples that were discarded",
+            discarded_samples.clone(),
+        );
         Ok(Distributor {
             remote_timeout: parse_duration(&config.remote_timeout, "-distributor.remote-timeout")?,
             ring_refresh: parse_duration(
@@ -166,6 +196,7 @@ impl Component for Distributor {
             ring: RingWatcher::new(context.kv()),
             client: IngesterClient::new(context.bus().clone()),
             received_samples,
+            discarded_samples,
         })
     }
 

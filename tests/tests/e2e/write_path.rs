@@ -364,6 +364,24 @@ fn bad_input_gets_mimirs_status_id_and_message() {
     );
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("(err-mimir-sample-out-of-order)"), "{body}");
+
+    // Each refused series' samples are counted under Mimir's reason: one sample per case above,
+    // plus the nameless series of the mixed request.
+    let (_, metrics) = mimir_tests::get(&host.url("/metrics")).expect("metrics");
+    for (reason, samples) in [
+        ("missing_metric_name", 2),
+        ("metric_name_invalid", 1),
+        ("label_invalid", 1),
+        ("label_name_too_long", 1),
+        ("label_value_too_long", 1),
+        ("max_label_names_per_series", 1),
+        ("duplicate_label_names", 1),
+        ("too_far_in_future", 1),
+    ] {
+        let line =
+            format!("cortex_discarded_samples_total{{reason=\"{reason}\",user=\"bad\"}} {samples}");
+        assert!(metrics.contains(&line), "no `{line}` in\n{metrics}");
+    }
 }
 
 #[test]
@@ -401,6 +419,13 @@ fn the_rate_limit_answers_429_and_recovers() {
         "{body}"
     );
     assert!(body.contains("-distributor.ingestion-rate-limit"), "{body}");
+    let (_, metrics) = mimir_tests::get(&host.url("/metrics")).expect("metrics");
+    assert!(
+        metrics.contains(
+            "cortex_discarded_samples_total{reason=\"rate_limited\",user=\"limited\"} 25"
+        ),
+        "{metrics}"
+    );
     // 20 samples/s refill the bucket: after 2 s there is room for 25 again.
     std::thread::sleep(Duration::from_millis(2_000));
     let (status, body) = push(

@@ -109,11 +109,17 @@ impl ValidationError {
     /// The `reason` label value Mimir uses for this error in `cortex_discarded_*_total`
     /// (the catalogue id with `-` replaced by `_`), or `None` for ids outside the catalogue.
     pub fn discard_reason(&self) -> Option<String> {
-        self.id
-            .strip_prefix("err-mimir-")
-            .map(|id| id.replace('-', "_"))
+        discard_reason(self.id)
     }
 }
+
+/// The `reason` label value Mimir uses in `cortex_discarded_*_total` for error id `id` (the
+/// catalogue id with `-` replaced by `_`), or `None` for ids outside the catalogue.
+pub fn discard_reason(id: &str) -> Option<String> {
+    id.strip_prefix("err-mimir-").map(|id| id.replace('-', "_"))
+}
+
+impl ValidationError {}
 
 /// Errors in limits, durations and the runtime overrides file.
 #[derive(Debug, thiserror::Error)]

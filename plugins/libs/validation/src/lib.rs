@@ -37,7 +37,7 @@ mod wire;
 pub use duration::{PromDuration, parse_duration};
 pub use errors::{
     ConfigError, STATUS_BAD_REQUEST, STATUS_TOO_MANY_REQUESTS, STATUS_UNAUTHORIZED,
-    ValidationError, flags, ids,
+    ValidationError, discard_reason, flags, ids,
 };
 pub use limits::{Limits, METRIC_NAME_LABEL, NameValidationScheme};
 pub use overrides::Overrides;

@@ -64,6 +64,9 @@ pub struct ValidatedRequest {
     pub errors: Vec<ValidationError>,
     /// Samples of rejected series and of series left without labels.
     pub dropped_samples: usize,
+    /// The samples (floats and histograms) of each rejected series, by its error's id, in
+    /// request order: what `cortex_discarded_samples_total` counts.
+    pub discarded_samples: Vec<(&'static str, usize)>,
     /// Samples dropped because their series already had a sample at that timestamp.
     pub deduplicated_samples: usize,
     /// Exemplars received (all dropped: exemplar ingestion is not enabled).
@@ -144,6 +147,9 @@ pub struct Validated<'a> {
     pub errors: Vec<ValidationError>,
     /// Samples of rejected series and of series left without labels.
     pub dropped_samples: usize,
+    /// The samples (floats and histograms) of each rejected series, by its error's id, in
+    /// request order: what `cortex_discarded_samples_total` counts.
+    pub discarded_samples: Vec<(&'static str, usize)>,
     /// Samples dropped because their series already had a sample at that timestamp.
     pub deduplicated_samples: usize,
     /// Exemplars received (all dropped: exemplar ingestion is not enabled).
@@ -214,6 +220,7 @@ impl<'a> Validated<'a> {
             metadata: self.metadata.clone(),
             errors: self.errors.clone(),
             dropped_samples: self.dropped_samples,
+            discarded_samples: self.discarded_samples.clone(),
             deduplicated_samples: self.deduplicated_samples,
             dropped_exemplars: self.dropped_exemplars,
             metadata_count: self.metadata.len(),
@@ -318,6 +325,7 @@ fn validate_series<'a>(
         result.samples.truncate(samples_start);
         result.histograms.truncate(histograms_start);
         result.dropped_samples += received;
+        result.discarded_samples.push((error.id, received));
         result.errors.push(error);
         return;
     }
