@@ -137,7 +137,11 @@ pub fn query_ingester(
                 None => return Err("empty reply".to_string()),
             };
             let page = QueryResponse::decode(payload.as_slice()).map_err(|e| e.to_string())?;
-            series.extend(page.series.into_iter().map(unpack_samples));
+            series.extend(
+                page.series
+                    .into_iter()
+                    .map(|s| unpack_samples(s, start_ms, end_ms)),
+            );
             if page.next_cursor.is_empty() {
                 return Ok(series);
             }
@@ -146,21 +150,33 @@ pub fn query_ingester(
     })
 }
 
-/// A reply's series with its samples in `samples`: query replies carry them as the packed
+/// A reply's series with its samples in `samples`, by time: query replies carry in-order samples
+/// as XOR chunks (decoded here, keeping `start_ms..=end_ms`) and out-of-order ones as the packed
 /// `timestamp_deltas_ms` and `values` columns.
-fn unpack_samples(mut series: Series) -> Series {
+fn unpack_samples(mut series: Series, start_ms: i64, end_ms: i64) -> Series {
+    let mut samples = Vec::new();
+    for chunk in std::mem::take(&mut series.chunks) {
+        mimir_tsdb::decode_chunk_into(&chunk, start_ms, end_ms, &mut samples)
+            .expect("a well-formed chunk");
+    }
     let mut t = 0i64;
     let deltas = std::mem::take(&mut series.timestamp_deltas_ms);
     let values = std::mem::take(&mut series.values);
     assert_eq!(deltas.len(), values.len(), "uneven sample columns");
+    for (delta, value) in deltas.into_iter().zip(values) {
+        t += delta;
+        samples.push((t, value));
+    }
+    samples.sort_by_key(|(t, _)| *t);
     series
         .samples
-        .extend(deltas.into_iter().zip(values).map(|(delta, value)| {
-            t += delta;
-            mimir_proto::ingester::Sample {
-                timestamp_ms: t,
-                value,
-            }
-        }));
+        .extend(
+            samples
+                .into_iter()
+                .map(|(timestamp_ms, value)| mimir_proto::ingester::Sample {
+                    timestamp_ms,
+                    value,
+                }),
+        );
     series
 }

@@ -88,16 +88,27 @@ fn text(bytes: &[u8]) -> String {
     }
 }
 
-/// A page of `QueryStream`: the encoded `QueryResponse` read straight into engine series (labels
-/// and samples go from the reply's bytes to the engine's types with no message in between), and
-/// the next page's cursor. Fields the message does not have are skipped, as prost skips them.
-pub fn decode_page(bytes: &[u8]) -> Result<(Vec<StoredSeries>, Vec<u8>), WireError> {
+/// A page of `QueryStream` for the range `mint..=maxt`: the encoded `QueryResponse` read straight
+/// into engine series (labels and samples go from the reply's bytes to the engine's types with no
+/// message in between), and the next page's cursor. Chunks are decoded here, once, keeping their
+/// samples in the range; a series left with no sample is dropped. Fields the message does not have
+/// are skipped, as prost skips them.
+pub fn decode_page(
+    bytes: &[u8],
+    mint: i64,
+    maxt: i64,
+) -> Result<(Vec<StoredSeries>, Vec<u8>), WireError> {
     let mut series = Vec::new();
     let mut cursor = Vec::new();
     let mut reader = Reader::new(bytes);
     while !reader.is_empty() {
         match reader.key()? {
-            (1, wire::LEN) => series.push(decode_series(reader.len_delimited()?)?),
+            (1, wire::LEN) => {
+                let one = decode_series(reader.len_delimited()?, mint, maxt)?;
+                if !one.samples.is_empty() || !one.histograms.is_empty() {
+                    series.push(one);
+                }
+            }
             (2, wire::LEN) => cursor = reader.len_delimited()?.to_vec(),
             (field, wire_type) => reader.skip(field, wire_type, wire::RECURSION_LIMIT)?,
         }
@@ -105,9 +116,10 @@ pub fn decode_page(bytes: &[u8]) -> Result<(Vec<StoredSeries>, Vec<u8>), WireErr
     Ok((series, cursor))
 }
 
-fn decode_series(bytes: &[u8]) -> Result<StoredSeries, WireError> {
+fn decode_series(bytes: &[u8], mint: i64, maxt: i64) -> Result<StoredSeries, WireError> {
     let mut pairs = Vec::with_capacity(8);
     let mut samples = Vec::new();
+    let mut chunk_samples: Vec<(i64, f64)> = Vec::new();
     let mut histograms = Vec::new();
     // The packed columns (`timestamp_deltas_ms`, `values`), zipped once both are read.
     let mut timestamps: Vec<i64> = Vec::new();
@@ -157,7 +169,16 @@ fn decode_series(bytes: &[u8]) -> Result<StoredSeries, WireError> {
                 );
             }
             (15, wire::FIXED64) => values.push(f64::from_le_bytes(reader.fixed64()?)),
-            (14 | 15, _) => return Err(WireError("invalid wire type")),
+            (16, wire::LEN) => {
+                mimir_tsdb::decode_chunk_into(
+                    reader.len_delimited()?,
+                    mint,
+                    maxt,
+                    &mut chunk_samples,
+                )
+                .map_err(|_| WireError("malformed chunk"))?;
+            }
+            (14 | 15 | 16, _) => return Err(WireError("invalid wire type")),
             (field, wire_type) => reader.skip(field, wire_type, wire::RECURSION_LIMIT - 1)?,
         }
     }
@@ -172,6 +193,14 @@ fn decode_series(bytes: &[u8]) -> Result<StoredSeries, WireError> {
                 .zip(values)
                 .map(|(t, v)| Sample { t, v }),
         );
+    }
+    if !chunk_samples.is_empty() {
+        // In-order samples from the chunks, out-of-order ones from the columns: merged by time.
+        let in_order = chunk_samples
+            .into_iter()
+            .map(|(t, v)| Sample { t, v })
+            .collect();
+        samples = merge_samples(in_order, samples);
     }
     Ok(StoredSeries {
         labels: labels_from_pairs(pairs),
@@ -553,9 +582,10 @@ impl IngesterPages<'_> {
             .unwrap_or_default();
         let client = storage.client.clone();
         let meta = storage.meta();
+        let (start_ms, end_ms) = (self.start_ms, self.end_ms);
         storage.handle.spawn(async move {
             let page = client.query_page(&addr, &meta, &request).await?;
-            decode_page(&page).map_err(|error| {
+            decode_page(&page, start_ms, end_ms).map_err(|error| {
                 Error::internal(format!("malformed reply from {addr}: {}", error.0))
             })
         })
@@ -682,6 +712,57 @@ mod tests {
     }
 
     #[test]
+    fn chunks_are_decoded_in_the_range_and_merged_with_out_of_order_samples() {
+        use mimir_proto::Message;
+        use mimir_proto::ingester::QueryResponse;
+        let mut chunk = mimir_tsdb::XorChunk::new();
+        for t in [10, 20, 30, 40] {
+            chunk.append(t, t as f64).unwrap();
+        }
+        let mut later = mimir_tsdb::XorChunk::new();
+        later.append(50, 50.0).unwrap();
+        let series = |chunks: Vec<Vec<u8>>, deltas: Vec<i64>, values: Vec<f64>| WireSeries {
+            labels: vec![mimir_proto::ingester::LabelPair {
+                name: b"__name__".to_vec().into(),
+                value: b"m".to_vec().into(),
+            }],
+            chunks,
+            timestamp_deltas_ms: deltas,
+            values,
+            ..WireSeries::default()
+        };
+        let page = QueryResponse {
+            series: vec![
+                // Out-of-order samples at 15 and 35 between the chunk's.
+                series(
+                    vec![chunk.bytes().to_vec(), later.bytes().to_vec()],
+                    vec![15, 20],
+                    vec![-1.0, -2.0],
+                ),
+                // A chunk overlapping the range with no sample inside it: the series is dropped.
+                series(vec![later.bytes().to_vec()], Vec::new(), Vec::new()),
+            ],
+            next_cursor: Vec::new(),
+        };
+        let bytes = page.encode_to_vec();
+        let (got, _) = decode_page(&bytes, 12, 45).unwrap();
+        assert_eq!(got.len(), 1);
+        let samples: Vec<(i64, f64)> = got[0].samples.iter().map(|s| (s.t, s.v)).collect();
+        assert_eq!(
+            samples,
+            [(15, -1.0), (20, 20.0), (30, 30.0), (35, -2.0), (40, 40.0)]
+        );
+        // A damaged chunk is an error, not a panic.
+        let mut damaged = chunk.bytes().to_vec();
+        damaged.truncate(damaged.len() - 3);
+        let page = QueryResponse {
+            series: vec![series(vec![damaged], Vec::new(), Vec::new())],
+            next_cursor: Vec::new(),
+        };
+        assert!(decode_page(&page.encode_to_vec(), i64::MIN, i64::MAX).is_err());
+    }
+
+    #[test]
     fn pages_decode_as_prost_decodes_them() {
         use mimir_proto::Message;
         use mimir_proto::ingester::{LabelPair, QueryResponse, Sample as WireSample};
@@ -696,6 +777,7 @@ mod tests {
                     timestamp_deltas_ms: Vec::new(),
                     values: Vec::new(),
                     histograms: Vec::new(),
+                    chunks: Vec::new(),
                     // prost leaves out the zero timestamp and value.
                     samples: vec![
                         WireSample {
@@ -715,6 +797,7 @@ mod tests {
                     timestamp_deltas_ms: Vec::new(),
                     values: Vec::new(),
                     histograms: vec![integer_histogram(-3)],
+                    chunks: Vec::new(),
                 },
                 // Samples as the packed columns the ingester writes: -5, 10, 10, 1e12.
                 WireSeries {
@@ -723,21 +806,28 @@ mod tests {
                     timestamp_deltas_ms: vec![-5, 15, 0, 1_000_000_000_000 - 10],
                     values: vec![1.0, -0.0, f64::INFINITY, 2.5],
                     histograms: vec![integer_histogram(7), float_histogram_message(9)],
+                    chunks: Vec::new(),
                 },
             ],
             next_cursor: vec![1, 2, 3],
         };
         let bytes = page.encode_to_vec();
-        assert_eq!(decode_page(&bytes).unwrap(), via_prost(&bytes));
+        assert_eq!(
+            decode_page(&bytes, i64::MIN, i64::MAX).unwrap(),
+            via_prost(&bytes)
+        );
         // An unknown field (number 9, varint) anywhere is skipped.
         let mut with_unknown = bytes.clone();
         with_unknown.extend_from_slice(&[9 << 3, 1]);
-        assert_eq!(decode_page(&with_unknown).unwrap(), via_prost(&bytes));
+        assert_eq!(
+            decode_page(&with_unknown, i64::MIN, i64::MAX).unwrap(),
+            via_prost(&bytes)
+        );
         // Truncated bytes are an error, not a panic.
         for cut in 1..bytes.len() {
-            let _ = decode_page(&bytes[..cut]);
+            let _ = decode_page(&bytes[..cut], i64::MIN, i64::MAX);
         }
-        assert!(decode_page(&bytes[..bytes.len() - 1]).is_err());
+        assert!(decode_page(&bytes[..bytes.len() - 1], i64::MIN, i64::MAX).is_err());
         // Columns of different lengths are malformed.
         let uneven = QueryResponse {
             series: vec![WireSeries {
@@ -747,7 +837,7 @@ mod tests {
             }],
             next_cursor: Vec::new(),
         };
-        assert!(decode_page(&uneven.encode_to_vec()).is_err());
+        assert!(decode_page(&uneven.encode_to_vec(), i64::MIN, i64::MAX).is_err());
     }
 
     fn integer_histogram(timestamp: i64) -> Histogram {

@@ -250,6 +250,32 @@ impl Iterator for XorIter<'_> {
     }
 }
 
+/// Appends to `out` the samples of encoded chunk `bytes` (header included, as
+/// [`XorChunk::bytes`] gives them) with `mint <= t <= maxt`, decoding the chunk once. Bytes from
+/// elsewhere (a query reply) may be damaged: a chunk that ends before its sample count is an error,
+/// and `out` then holds what was decoded before it.
+pub fn decode_chunk_into(
+    bytes: &[u8],
+    mint: i64,
+    maxt: i64,
+    out: &mut Vec<(i64, f64)>,
+) -> Result<(), TsdbError> {
+    let mut decoder = Decoder::new(bytes)?;
+    out.reserve(usize::from(decoder.total));
+    while let Some((t, v_bits)) = decoder
+        .next_sample()
+        .map_err(|EndOfStream| corrupt("sample data ends early"))?
+    {
+        if t > maxt {
+            break;
+        }
+        if t >= mint {
+            out.push((t, f64::from_bits(v_bits)));
+        }
+    }
+    Ok(())
+}
+
 /// Prometheus' `xorIterator`: decodes samples and tracks the state an appender needs.
 #[derive(Debug, Clone)]
 struct Decoder<'a> {

@@ -96,6 +96,24 @@ impl Selection {
     }
 }
 
+/// One series as [`Head::select_chunks_from`] hands it over.
+#[derive(Debug, Default)]
+pub struct SeriesChunks {
+    bytes: Vec<u8>,
+    ranges: Vec<(usize, usize)>,
+    /// Out-of-order samples in the range, by time.
+    pub ooo: Vec<(i64, f64)>,
+    /// Histogram samples in the range, by time, as [`Head::select_from`] gives them.
+    pub histograms: Vec<(i64, Arc<[u8]>)>,
+}
+
+impl SeriesChunks {
+    /// The encoded in-order chunks, oldest first (see [`crate::decode_chunk_into`]).
+    pub fn chunks(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.ranges.iter().map(|&(a, b)| &self.bytes[a..b])
+    }
+}
+
 /// One batch of [`Head::select`] results.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SelectPage {
@@ -608,6 +626,60 @@ impl Head {
             });
             if found.is_some() && (!samples.is_empty() || !histograms.is_empty()) {
                 visit(labels, &samples, &histograms);
+                emitted += 1;
+                last = Some(labels);
+            }
+        }
+        None
+    }
+
+    /// [`Head::select_from`] handing over encoded chunks instead of decoded samples: `visit` gets
+    /// each series' labels and [`SeriesChunks`] (the in-order chunks overlapping the range, whole,
+    /// so they may hold samples outside it; the out-of-order samples and the histograms in the
+    /// range). The ingester sends chunks as they are and the querier decodes them, once: nothing
+    /// is decoded, encoded and decoded again on the way. A series is visited when it has a chunk
+    /// overlapping the range, even if none of that chunk's samples falls inside it.
+    pub fn select_chunks_from(
+        &self,
+        selection: &Selection,
+        mint: i64,
+        maxt: i64,
+        after: Option<&Labels>,
+        limit: usize,
+        mut visit: impl FnMut(&Labels, &SeriesChunks),
+    ) -> Option<Labels> {
+        let from = after.map_or(0, |after| {
+            selection
+                .candidates
+                .partition_point(|(labels, _)| labels <= after)
+        });
+        let mut series = SeriesChunks::default();
+        let mut emitted = 0;
+        let mut last: Option<&Labels> = None;
+        for (labels, series_ref) in &selection.candidates[from..] {
+            if limit > 0 && emitted == limit {
+                return last.cloned();
+            }
+            series.bytes.clear();
+            series.ranges.clear();
+            series.ooo.clear();
+            series.histograms.clear();
+            let found = self.read_series(*series_ref, |s| {
+                s.chunks_in_into(
+                    mint,
+                    maxt,
+                    &mut series.bytes,
+                    &mut series.ranges,
+                    &mut series.ooo,
+                );
+                s.histograms_in_into(mint, maxt, &mut series.histograms);
+            });
+            if found.is_some()
+                && (!series.ranges.is_empty()
+                    || !series.ooo.is_empty()
+                    || !series.histograms.is_empty())
+            {
+                visit(labels, &series);
                 emitted += 1;
                 last = Some(labels);
             }

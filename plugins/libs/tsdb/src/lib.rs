@@ -41,9 +41,9 @@ mod series;
 mod series_key;
 mod u64hash;
 
-pub use chunk::{SAMPLES_PER_CHUNK, STALE_NAN_BITS, XorChunk, XorIter};
+pub use chunk::{SAMPLES_PER_CHUNK, STALE_NAN_BITS, XorChunk, XorIter, decode_chunk_into};
 pub use error::{AppendError, TsdbError};
-pub use head::{AppendStats, Head, HeadConfig, SelectPage, Selection, SeriesData};
+pub use head::{AppendStats, Head, HeadConfig, SelectPage, Selection, SeriesChunks, SeriesData};
 pub use labels::{Interner, Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use postings::{Postings, SeriesRef};

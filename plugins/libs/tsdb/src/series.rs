@@ -287,6 +287,29 @@ impl MemSeries {
         }
     }
 
+    /// The in-order chunks overlapping `mint..=maxt`, their encoded bytes appended to `bytes` and
+    /// each one's `(start, end)` in it to `ranges` (oldest first; a chunk may hold samples outside
+    /// the range), and the out-of-order samples in the range appended to `ooo`. Copies bytes,
+    /// decodes nothing.
+    pub(crate) fn chunks_in_into(
+        &self,
+        mint: i64,
+        maxt: i64,
+        bytes: &mut Vec<u8>,
+        ranges: &mut Vec<(usize, usize)>,
+        ooo: &mut Vec<(i64, f64)>,
+    ) {
+        if mint > maxt {
+            return;
+        }
+        for c in self.chunks_overlapping(mint, maxt) {
+            let start = bytes.len();
+            bytes.extend_from_slice(c.chunk.bytes());
+            ranges.push((start, bytes.len()));
+        }
+        ooo.extend(self.ooo.range(mint..=maxt).map(|(t, v)| (*t, *v)));
+    }
+
     /// Whether any sample falls in `mint..=maxt`, decoding only chunks that straddle a bound.
     pub(crate) fn has_samples_in(&self, mint: i64, maxt: i64) -> bool {
         if mint > maxt {
