@@ -178,7 +178,7 @@ fn decode_series(bytes: &[u8], mint: i64, maxt: i64) -> Result<StoredSeries, Wir
                 )
                 .map_err(|_| WireError("malformed chunk"))?;
             }
-            (14 | 15 | 16, _) => return Err(WireError("invalid wire type")),
+            (14..=16, _) => return Err(WireError("invalid wire type")),
             (field, wire_type) => reader.skip(field, wire_type, wire::RECURSION_LIMIT - 1)?,
         }
     }
