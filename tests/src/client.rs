@@ -45,13 +45,19 @@ pub fn snappy(bytes: &[u8]) -> Vec<u8> {
 
 /// POSTs a raw body to `/api/v1/push`: status and body.
 pub fn push_raw(base_url: &str, tenant: Option<&str>, body: &[u8]) -> (u16, String) {
+    remote_write(&format!("{base_url}/api/v1/push"), tenant, body)
+}
+
+/// POSTs an encoded remote-write `body` to the receiver at `url` (mimir-host's
+/// `/api/v1/push`, Prometheus' `/api/v1/write`) with remote write 1.0's headers: status and body.
+pub fn remote_write(url: &str, tenant: Option<&str>, body: &[u8]) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .into();
     let mut request = agent
-        .post(&format!("{base_url}/api/v1/push"))
+        .post(url)
         .header("Content-Type", "application/x-protobuf")
         .header("Content-Encoding", "snappy")
         .header("X-Prometheus-Remote-Write-Version", "0.1.0");
@@ -60,7 +66,7 @@ pub fn push_raw(base_url: &str, tenant: Option<&str>, body: &[u8]) -> (u16, Stri
     }
     let mut response = request
         .send(body)
-        .unwrap_or_else(|error| panic!("push failed: {error}"));
+        .unwrap_or_else(|error| panic!("POST {url}: {error}"));
     let status = response.status().as_u16();
     let mut text = String::new();
     let _ = response.body_mut().as_reader().read_to_string(&mut text);

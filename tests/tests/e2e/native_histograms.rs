@@ -13,9 +13,9 @@
 //! schema) and float histograms (not tried against 2.42 here; the ingester, reply and querier
 //! handle them, see their unit tests).
 
-use std::io::Read as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use mimir_tests::client::remote_write;
 use mimir_tests::{ExternalProcess, HostProcess, PluginDir, free_port, get};
 use mimir_validation::{
     BucketSpan, Histogram, Label, TimeSeries, WriteRequest, encode_write_request, histogram,
@@ -55,24 +55,6 @@ fn integer(timestamp: i64, zero: u64, buckets: [u64; 3], sum: f64) -> Histogram 
         timestamp,
         ..Histogram::default()
     }
-}
-
-fn post(url: &str, body: &[u8]) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut response = agent
-        .post(url)
-        .header("Content-Type", "application/x-protobuf")
-        .header("Content-Encoding", "snappy")
-        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-        .send(body)
-        .unwrap_or_else(|error| panic!("POST {url}: {error}"));
-    let mut text = String::new();
-    let _ = response.body_mut().as_reader().read_to_string(&mut text);
-    (response.status().as_u16(), text)
 }
 
 #[test]
@@ -171,9 +153,9 @@ fn native_histograms_answer_as_prometheus_answers() {
         ..WriteRequest::default()
     };
     let body = encode_write_request(&request);
-    let (status, reply) = post(&host.url("/api/v1/push"), &body);
+    let (status, reply) = remote_write(&host.url("/api/v1/push"), None, &body);
     assert_eq!(status, 200, "mimir-host: {reply}\n{}", host.logs());
-    let (status, reply) = post(&format!("{prometheus_url}/api/v1/write"), &body);
+    let (status, reply) = remote_write(&format!("{prometheus_url}/api/v1/write"), None, &body);
     assert!(
         status == 204 || status == 200,
         "Prometheus: {status} {reply}\n{}",

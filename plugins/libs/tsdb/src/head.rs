@@ -370,16 +370,9 @@ impl Head {
         t: i64,
         v: f64,
     ) -> Result<AppendOutcome, AppendError> {
-        let head_max_t = self.max_time.load(Ordering::Acquire);
-        let outcome = {
-            let mut stripe = self.stripe(series_ref).write();
-            let series = stripe
-                .get_mut(&series_ref)
-                .ok_or(AppendError::UnknownSeries { series_ref })?;
-            series.append(t, v, head_max_t, self.config.out_of_order_time_window_ms)?
-        };
-        self.note_appended(outcome, t, t);
-        Ok(outcome)
+        self.append_to(series_ref, t, |series, head_max_t, window| {
+            series.append(t, v, head_max_t, window)
+        })
     }
 
     /// Appends one native histogram sample to an existing series, with the rules of
@@ -392,13 +385,26 @@ impl Head {
         t: i64,
         h: &[u8],
     ) -> Result<AppendOutcome, AppendError> {
+        self.append_to(series_ref, t, |series, head_max_t, window| {
+            series.append_histogram(t, h, head_max_t, window)
+        })
+    }
+
+    /// One sample at `t` appended to an existing series by `append` (given the head's newest
+    /// timestamp and the out-of-order window), under the series' stripe lock.
+    fn append_to(
+        &self,
+        series_ref: SeriesRef,
+        t: i64,
+        append: impl FnOnce(&mut MemSeries, i64, i64) -> Result<AppendOutcome, AppendError>,
+    ) -> Result<AppendOutcome, AppendError> {
         let head_max_t = self.max_time.load(Ordering::Acquire);
         let outcome = {
             let mut stripe = self.stripe(series_ref).write();
             let series = stripe
                 .get_mut(&series_ref)
                 .ok_or(AppendError::UnknownSeries { series_ref })?;
-            series.append_histogram(t, h, head_max_t, self.config.out_of_order_time_window_ms)?
+            append(series, head_max_t, self.config.out_of_order_time_window_ms)?
         };
         self.note_appended(outcome, t, t);
         Ok(outcome)
@@ -592,10 +598,9 @@ impl Head {
         selection
     }
 
-    /// One page of `selection` as [`Head::select`] gives it, without building the page: `visit` gets
-    /// each series' labels, float samples and histogram samples (borrowed, valid for that call
-    /// only), and the next page's cursor is returned. The ingester encodes its reply from here, so a series costs no
-    /// allocation of its own.
+    /// One page of `selection` as [`Head::select`] gives it, without building the page: `visit`
+    /// gets each series' labels, float samples and histogram samples (borrowed, valid for that
+    /// call only), and the next page's cursor is returned.
     pub fn select_from(
         &self,
         selection: &Selection,
@@ -605,32 +610,20 @@ impl Head {
         limit: usize,
         mut visit: impl FnMut(&Labels, &[(i64, f64)], &[(i64, Arc<[u8]>)]),
     ) -> Option<Labels> {
-        let from = after.map_or(0, |after| {
-            selection
-                .candidates
-                .partition_point(|(labels, _)| labels <= after)
-        });
-        let mut samples = Vec::new();
-        let mut histograms = Vec::new();
-        let mut emitted = 0;
-        let mut last: Option<&Labels> = None;
-        for (labels, series_ref) in &selection.candidates[from..] {
-            if limit > 0 && emitted == limit {
-                return last.cloned();
-            }
-            samples.clear();
-            histograms.clear();
-            let found = self.read_series(*series_ref, |s| {
-                s.samples_in_into(mint, maxt, &mut samples);
-                s.histograms_in_into(mint, maxt, &mut histograms);
-            });
-            if found.is_some() && (!samples.is_empty() || !histograms.is_empty()) {
-                visit(labels, &samples, &histograms);
-                emitted += 1;
-                last = Some(labels);
-            }
-        }
-        None
+        self.page_from(
+            selection,
+            after,
+            limit,
+            &mut (Vec::new(), Vec::new()),
+            |s, (samples, histograms)| {
+                samples.clear();
+                histograms.clear();
+                s.samples_in_into(mint, maxt, samples);
+                s.histograms_in_into(mint, maxt, histograms);
+                !samples.is_empty() || !histograms.is_empty()
+            },
+            |labels, (samples, histograms)| visit(labels, samples, histograms),
+        )
     }
 
     /// [`Head::select_from`] handing over encoded chunks instead of decoded samples: `visit` gets
@@ -646,25 +639,18 @@ impl Head {
         maxt: i64,
         after: Option<&Labels>,
         limit: usize,
-        mut visit: impl FnMut(&Labels, &SeriesChunks),
+        visit: impl FnMut(&Labels, &SeriesChunks),
     ) -> Option<Labels> {
-        let from = after.map_or(0, |after| {
-            selection
-                .candidates
-                .partition_point(|(labels, _)| labels <= after)
-        });
-        let mut series = SeriesChunks::default();
-        let mut emitted = 0;
-        let mut last: Option<&Labels> = None;
-        for (labels, series_ref) in &selection.candidates[from..] {
-            if limit > 0 && emitted == limit {
-                return last.cloned();
-            }
-            series.bytes.clear();
-            series.ranges.clear();
-            series.ooo.clear();
-            series.histograms.clear();
-            let found = self.read_series(*series_ref, |s| {
+        self.page_from(
+            selection,
+            after,
+            limit,
+            &mut SeriesChunks::default(),
+            |s, series| {
+                series.bytes.clear();
+                series.ranges.clear();
+                series.ooo.clear();
+                series.histograms.clear();
                 s.chunks_in_into(
                     mint,
                     maxt,
@@ -673,13 +659,37 @@ impl Head {
                     &mut series.ooo,
                 );
                 s.histograms_in_into(mint, maxt, &mut series.histograms);
-            });
-            if found.is_some()
-                && (!series.ranges.is_empty()
-                    || !series.ooo.is_empty()
-                    || !series.histograms.is_empty())
-            {
-                visit(labels, &series);
+                !series.ranges.is_empty() || !series.ooo.is_empty() || !series.histograms.is_empty()
+            },
+            visit,
+        )
+    }
+
+    /// The paging both selects share: from just after `after`, `read` refills `buffer` from each
+    /// series (under its stripe lock) and says whether it has anything; `visit` gets the series
+    /// that do, at most `limit` (0 = all). Returns the next page's cursor.
+    fn page_from<B>(
+        &self,
+        selection: &Selection,
+        after: Option<&Labels>,
+        limit: usize,
+        buffer: &mut B,
+        mut read: impl FnMut(&MemSeries, &mut B) -> bool,
+        mut visit: impl FnMut(&Labels, &B),
+    ) -> Option<Labels> {
+        let from = after.map_or(0, |after| {
+            selection
+                .candidates
+                .partition_point(|(labels, _)| labels <= after)
+        });
+        let mut emitted = 0;
+        let mut last: Option<&Labels> = None;
+        for (labels, series_ref) in &selection.candidates[from..] {
+            if limit > 0 && emitted == limit {
+                return last.cloned();
+            }
+            if self.read_series(*series_ref, |s| read(s, buffer)) == Some(true) {
+                visit(labels, buffer);
                 emitted += 1;
                 last = Some(labels);
             }
